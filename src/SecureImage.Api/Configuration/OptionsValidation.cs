@@ -1,0 +1,48 @@
+using Microsoft.Extensions.Options;
+using SecureImage.Core.Links;
+
+namespace SecureImage.Api.Configuration;
+
+internal sealed class ValidateLinksOptions : IValidateOptions<LinksOptions>
+{
+    public ValidateOptionsResult Validate(string? name, LinksOptions options)
+    {
+        if (options.Lifetime <= TimeSpan.Zero)
+        {
+            return ValidateOptionsResult.Fail("SecureImage:Links:Lifetime must be positive.");
+        }
+
+        if (options.Lifetime > LinkPolicy.MaxLifetime)
+        {
+            return ValidateOptionsResult.Fail($"SecureImage:Links:Lifetime is {options.Lifetime}; links may live at most {LinkPolicy.MaxLifetime}.");
+        }
+
+        if (options.PublicBaseUrl is { } url && (!url.IsAbsoluteUri || (url.Scheme != Uri.UriSchemeHttps && url.Scheme != Uri.UriSchemeHttp)))
+        {
+            return ValidateOptionsResult.Fail("SecureImage:Links:PublicBaseUrl must be an absolute http(s) URL.");
+        }
+
+        return ValidateOptionsResult.Success;
+    }
+}
+
+internal sealed class ValidateRetentionOptions : IValidateOptions<RetentionOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RetentionOptions options) =>
+        options.Period <= TimeSpan.Zero ? ValidateOptionsResult.Fail("SecureImage:Retention:Period must be positive.")
+        : options.SweepInterval <= TimeSpan.Zero ? ValidateOptionsResult.Fail("SecureImage:Retention:SweepInterval must be positive.")
+        : ValidateOptionsResult.Success;
+}
+
+internal sealed class ValidateStorageProviders : IValidateOptions<BlobsOptions>
+{
+    public ValidateOptionsResult Validate(string? name, BlobsOptions options)
+    {
+        if (options.Provider == "AzureBlob" && string.IsNullOrWhiteSpace(options.ConnectionString) && options.ServiceUri is null)
+        {
+            return ValidateOptionsResult.Fail("SecureImage:Blobs:Provider is AzureBlob: set Blobs:ConnectionString (Shared Key) or Blobs:ServiceUri (Entra ID).");
+        }
+
+        return ValidateOptionsResult.Success;
+    }
+}

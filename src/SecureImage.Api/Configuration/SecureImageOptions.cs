@@ -1,0 +1,123 @@
+using System.ComponentModel.DataAnnotations;
+using SecureImage.Core.Links;
+
+namespace SecureImage.Api.Configuration;
+
+/// <summary>The configuration section <c>SecureImage</c>. Every section is bound and validated at start-up.</summary>
+internal static class SecureImageSections
+{
+    public const string Root = "SecureImage";
+}
+
+internal sealed class StorageRootOptions
+{
+    /// <summary>Folder for the embedded default's catalog, blobs and generated keys.</summary>
+    [Required]
+    public string DataDirectory { get; set; } = "./data";
+}
+
+internal sealed class CatalogOptions
+{
+    public const string Section = "Catalog";
+
+    [Required]
+    [AllowedValues("Sqlite", "Postgres")]
+    public string Provider { get; set; } = "Sqlite";
+
+    /// <summary>Defaults to <c>Data Source={DataDirectory}/catalog.db</c> for SQLite.</summary>
+    public string? ConnectionString { get; set; }
+}
+
+internal sealed class BlobsOptions
+{
+    public const string Section = "Blobs";
+
+    [Required]
+    [AllowedValues("FileSystem", "AzureBlob")]
+    public string Provider { get; set; } = "FileSystem";
+
+    /// <summary>FileSystem: the folder; defaults to <c>{DataDirectory}/blobs</c>.</summary>
+    public string? Path { get; set; }
+
+    /// <summary>AzureBlob with Shared Key (e.g. Azurite's connection string).</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>AzureBlob with Entra ID: the blob service URI; the credential is DefaultAzureCredential.</summary>
+    public Uri? ServiceUri { get; set; }
+
+    [Required]
+    [RegularExpression("^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$", ErrorMessage = "Blobs:Container must be a valid container name.")]
+    public string Container { get; set; } = "images";
+}
+
+internal sealed class RetentionOptions
+{
+    public const string Section = "Retention";
+
+    /// <summary>How long an image lives after upload. Fixed at upload.</summary>
+    public TimeSpan Period { get; set; } = TimeSpan.FromDays(3);
+
+    /// <summary>How often the retention job runs.</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(1);
+}
+
+internal sealed class LinksOptions
+{
+    public const string Section = "Links";
+
+    /// <summary>Lifetime of a download link; at most 10 minutes.</summary>
+    public TimeSpan Lifetime { get; set; } = LinkPolicy.MaxLifetime;
+
+    /// <summary>Absolute base of download links (e.g. https://images.example.com). Defaults to the request's scheme and host.</summary>
+    public Uri? PublicBaseUrl { get; set; }
+}
+
+internal sealed class LimitsOptions
+{
+    public const string Section = "Limits";
+
+    [Range(1, 1L << 40)]
+    public long MaxUploadBytes { get; set; } = 20L * 1024 * 1024;
+
+    [Range(1, 1_000_000_000)]
+    public long MaxPixels { get; set; } = 40_000_000;
+
+    [Range(1, 65_535)]
+    public int MaxSidePixels { get; set; } = 20_000;
+
+    [Range(1, 10_000)]
+    public int MaxFrames { get; set; } = 100;
+}
+
+internal sealed class BotOptions
+{
+    /// <summary>Lower- or upper-case hex SHA-256 of the bot's API key.</summary>
+    [Required]
+    [RegularExpression("^[0-9a-fA-F]{64}$", ErrorMessage = "ApiKeySha256 must be 64 hex characters.")]
+    public string ApiKeySha256 { get; set; } = "";
+}
+
+internal sealed class KeyRingOptions
+{
+    public string? ActiveKeyId { get; set; }
+
+    /// <summary>Key id → base64 of 32 random bytes.</summary>
+    public Dictionary<string, string> Keys { get; set; } = new(StringComparer.Ordinal);
+}
+
+internal sealed class KeysOptions
+{
+    public const string Section = "Keys";
+
+    /// <summary>A JSON key file with the same shape as this section (kek, links, subjectHashKey).</summary>
+    public string? File { get; set; }
+
+    /// <summary>Key-encryption keys that wrap each image's data key.</summary>
+    public KeyRingOptions Kek { get; set; } = new();
+
+    /// <summary>HMAC keys that sign download links.</summary>
+    public KeyRingOptions Links { get; set; } = new();
+
+    /// <summary>Base64 of 32 random bytes: the HMAC key for subject hashes. Never rotate it without re-hashing.</summary>
+    public string? SubjectHashKey { get; set; }
+}

@@ -1,0 +1,133 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+using SecureImage.Api.Features.Health;
+using SecureImage.Api.Features.Links;
+using SecureImage.Api.Problems;
+using SecureImage.Api.Security;
+using SecureImage.Core.Blobs;
+using SecureImage.Core.Catalog;
+using SecureImage.Core.Crypto;
+using SecureImage.Core.Imaging;
+using SecureImage.Core.Ingestion;
+using SecureImage.Core.Links;
+using SecureImage.Core.Retention;
+using SecureImage.Storage.FileSystem;
+using SecureImage.Storage.Sqlite;
+
+namespace SecureImage.Api.Configuration;
+
+internal static class SecureImageServices
+{
+    /// <summary>Binds and validates every option, then wires the ports to the configured adapters.</summary>
+    public static WebApplicationBuilder AddSecureImage(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        var root = builder.Configuration.GetSection(SecureImageSections.Root);
+        var isDevelopment = builder.Environment.IsDevelopment();
+
+        services.AddOptions<StorageRootOptions>().Bind(root).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<CatalogOptions>().Bind(root.GetSection(CatalogOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<BlobsOptions>().Bind(root.GetSection(BlobsOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RetentionOptions>().Bind(root.GetSection(RetentionOptions.Section)).ValidateOnStart();
+        services.AddOptions<LinksOptions>().Bind(root.GetSection(LinksOptions.Section)).ValidateOnStart();
+        services.AddOptions<LimitsOptions>().Bind(root.GetSection(LimitsOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<KeysOptions>().Bind(root.GetSection(KeysOptions.Section));
+        services.AddSingleton<IValidateOptions<LinksOptions>, ValidateLinksOptions>();
+        services.AddSingleton<IValidateOptions<RetentionOptions>, ValidateRetentionOptions>();
+        services.AddSingleton<IValidateOptions<BlobsOptions>, ValidateStorageProviders>();
+
+        services.TryAddTimeProvider();
+
+        // Keys: loaded (or, in Development only, generated) once; resolving them at start-up fails fast.
+        services.AddSingleton(sp => KeyMaterial.Load(
+            sp.GetRequiredService<IOptions<KeysOptions>>().Value,
+            sp.GetRequiredService<IOptions<StorageRootOptions>>().Value.DataDirectory,
+            isDevelopment));
+        services.AddSingleton(sp => new LinkSigner(sp.GetRequiredService<KeyMaterial>().LinkRing));
+        services.AddSingleton(sp => new SubjectHasher(sp.GetRequiredService<KeyMaterial>().SubjectHashKey));
+        services.AddSingleton<IKeyEncryptionKey>(sp => new LocalKeyEncryptionKey(sp.GetRequiredService<KeyMaterial>().KekRing));
+
+        // Bots: configured by SHA-256 of their keys; the dev bot exists in Development only.
+        var bots = root.GetSection("Bots").GetChildren()
+            .ToDictionary(s => s.Key, s => new BotOptionsView(s["ApiKeySha256"] ?? ""), StringComparer.Ordinal);
+        services.AddSingleton(_ => new BotRegistry(bots, isDevelopment));
+
+        services.AddSingleton<IImageCatalog>(sp => CreateCatalog(sp));
+        services.AddSingleton<IBlobStore>(sp => CreateBlobStore(sp));
+        services.AddSingleton<IImageSanitizer, ContainerImageSanitizer>();
+        services.AddSingleton(sp =>
+        {
+            var limits = sp.GetRequiredService<IOptions<LimitsOptions>>().Value;
+            return new ImageIngestionOptions
+            {
+                Limits = new ImageLimits(limits.MaxPixels, limits.MaxSidePixels, limits.MaxFrames),
+                RetentionPeriod = sp.GetRequiredService<IOptions<RetentionOptions>>().Value.Period,
+            };
+        });
+        services.AddSingleton<ImageIngestion>();
+        services.AddSingleton<ImageEraser>();
+        services.AddSingleton<LinkIssuer>();
+        services.AddHostedService<StorageInitializer>();
+
+        services.AddAuthentication(ApiKeyDefaults.Scheme)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyDefaults.Scheme, null);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(ApiKeyDefaults.BotPolicy, policy => policy.AddAuthenticationSchemes(ApiKeyDefaults.Scheme).RequireClaim(ApiKeyDefaults.BotClaim));
+
+        services.AddProblemDetails();
+        services.AddExceptionHandler<ProblemExceptionHandler>();
+        services.AddSecureImageHealthChecks();
+        services.AddOpenApi();
+        return builder;
+    }
+
+    private static void TryAddTimeProvider(this IServiceCollection services)
+    {
+        if (!services.Any(d => d.ServiceType == typeof(TimeProvider)))
+        {
+            services.AddSingleton(TimeProvider.System);
+        }
+    }
+
+    private static IImageCatalog CreateCatalog(IServiceProvider sp)
+    {
+        var options = sp.GetRequiredService<IOptions<CatalogOptions>>().Value;
+        var dataDirectory = sp.GetRequiredService<IOptions<StorageRootOptions>>().Value.DataDirectory;
+        return options.Provider switch
+        {
+            "Sqlite" => new SqliteImageCatalog(new SqliteCatalogOptions
+            {
+                ConnectionString = options.ConnectionString ?? $"Data Source={Path.Combine(Path.GetFullPath(dataDirectory), "catalog.db")}",
+            }),
+            _ => throw new OptionsValidationException(nameof(CatalogOptions), typeof(CatalogOptions), [$"SecureImage:Catalog:Provider '{options.Provider}' is not available in this build."]),
+        };
+    }
+
+    private static IBlobStore CreateBlobStore(IServiceProvider sp)
+    {
+        var options = sp.GetRequiredService<IOptions<BlobsOptions>>().Value;
+        var dataDirectory = sp.GetRequiredService<IOptions<StorageRootOptions>>().Value.DataDirectory;
+        return options.Provider switch
+        {
+            "FileSystem" => new FileSystemBlobStore(new FileSystemBlobStoreOptions
+            {
+                RootPath = options.Path ?? Path.Combine(Path.GetFullPath(dataDirectory), "blobs"),
+            }),
+            _ => throw new OptionsValidationException(nameof(BlobsOptions), typeof(BlobsOptions), [$"SecureImage:Blobs:Provider '{options.Provider}' is not available in this build."]),
+        };
+    }
+}
+
+/// <summary>Before the server accepts requests: keys loaded, catalog migrated, blob container present.</summary>
+internal sealed class StorageInitializer(KeyMaterial keys, BotRegistry bots, IImageCatalog catalog, IBlobStore blobs) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _ = keys;
+        _ = bots;
+        await catalog.MigrateAsync(cancellationToken);
+        await blobs.CreateIfNotExistsAsync(cancellationToken);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,0 +1,102 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using SecureImage.Api.Features.Images;
+using SecureImage.Core;
+using SecureImage.Core.Blobs;
+using SecureImage.Core.Catalog;
+using SecureImage.Core.Crypto;
+using SecureImage.Core.Links;
+
+namespace SecureImage.Api.Features.Downloads;
+
+/// <summary>
+/// GET {link}: the link's signature and expiry are the only credential. Invalid and expired links get
+/// the same 403 body; the image streams from the blob through decryption, never whole in memory.
+/// </summary>
+internal static partial class DownloadsEndpoints
+{
+    public static RouteGroupBuilder MapDownloadsEndpoints(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/downloads").AllowAnonymous().WithTags("Downloads");
+        group.MapGet("/{id:guid}", DownloadImageAsync).WithName("DownloadImage").WithSummary("The image bytes, through a signed link.");
+        return group;
+    }
+
+    public static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> DownloadImageAsync(
+        Guid id,
+        string? exp,
+        string? kid,
+        string? sig,
+        HttpContext context,
+        LinkSigner signer,
+        IImageCatalog catalog,
+        IBlobStore blobs,
+        IKeyEncryptionKey kek,
+        TimeProvider timeProvider,
+        ILogger<DownloadLog> logger,
+        CancellationToken cancellationToken)
+    {
+        var response = context.Response;
+        response.Headers.CacheControl = "no-store";
+        response.Headers.XContentTypeOptions = "nosniff";
+        response.Headers["Referrer-Policy"] = "no-referrer";
+
+        var now = timeProvider.GetUtcNow();
+        if (!signer.Verify(id, exp, kid, sig, now))
+        {
+            return Problems.Problems.LinkInvalid();
+        }
+
+        var image = await catalog.FindImageAsync(id, cancellationToken);
+        if (image is null)
+        {
+            return Problems.Problems.ImageGone();
+        }
+
+        if (ImageStatus.Unavailable(image, now) is { } problem)
+        {
+            return problem;
+        }
+
+        byte[] dataKey;
+        try
+        {
+            dataKey = await kek.UnwrapKeyAsync(image.WrappedKey!, image.Id, cancellationToken);
+        }
+        catch (KeyUnwrapException)
+        {
+            Log.KeyUnwrapFailed(logger, image.Id);
+            throw;
+        }
+
+        Stream blob;
+        try
+        {
+            blob = await blobs.DownloadStreamingAsync(image.BlobName, cancellationToken);
+        }
+        catch (BlobNotFoundException)
+        {
+            // Erased between the catalog read and now.
+            return Problems.Problems.ImageGone();
+        }
+
+        await catalog.AppendAuditAsync(
+            new AuditEvent(timeProvider.UtcNowMilliseconds(), AuditKinds.ImageDownloaded, image.BotId, image.Id, image.ConsentId, "link", null),
+            cancellationToken);
+
+        response.ContentLength = image.Bytes;
+        response.Headers.ContentSecurityPolicy = "default-src 'none'; sandbox";
+        response.Headers.ContentDisposition = "inline";
+        var plaintext = new EnvelopeDecryptingStream(blob, dataKey, image.Id);
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(dataKey);
+        return TypedResults.Stream(plaintext, image.ContentType);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Error, Message = "The data key of image {ImageId} could not be unwrapped.")]
+        public static partial void KeyUnwrapFailed(ILogger logger, Guid imageId);
+    }
+}
+
+/// <summary>Logger category for downloads.</summary>
+internal sealed class DownloadLog;

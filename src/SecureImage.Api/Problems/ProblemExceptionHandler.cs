@@ -1,0 +1,67 @@
+using Microsoft.AspNetCore.Diagnostics;
+using SecureImage.Core.Blobs;
+using SecureImage.Core.Catalog;
+
+namespace SecureImage.Api.Problems;
+
+/// <summary>
+/// Last line for exceptions no handler expected: storage outages become 503 problems, malformed
+/// requests the framework rejected keep their 4xx, everything else is a 500 logged by type only.
+/// </summary>
+internal sealed partial class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        int status;
+        string type;
+        string title;
+        string detail;
+        switch (exception)
+        {
+            case BlobStoreUnavailableException blob:
+                LogBlobStoreUnavailable(logger, blob.ErrorCode ?? "none", blob.Status ?? 0);
+                (status, type, title, detail) = (503, Problems.Types.ServiceUnavailable, "Temporarily unavailable.", "The image store is not answering. Try again in a few seconds.");
+                httpContext.Response.Headers.RetryAfter = "5";
+                break;
+            case CatalogUnavailableException:
+                LogCatalogUnavailable(logger, exception.InnerException?.GetType().Name ?? "none");
+                (status, type, title, detail) = (503, Problems.Types.ServiceUnavailable, "Temporarily unavailable.", "The catalog is not answering. Try again in a few seconds.");
+                httpContext.Response.Headers.RetryAfter = "5";
+                break;
+            case BadHttpRequestException bad:
+                (status, type, title, detail) = bad.StatusCode == StatusCodes.Status413PayloadTooLarge
+                    ? (413, Problems.Types.UploadTooLarge, "The upload is too large.", "The request body is larger than the service accepts.")
+                    : (bad.StatusCode, Problems.Types.BadRequest, "The request is not valid.", "The request could not be read.");
+                break;
+            case OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested:
+                // The client went away; nobody is left to answer.
+                return true;
+            default:
+                LogUnhandled(logger, exception.GetType().FullName ?? "unknown", exception);
+                (status, type, title, detail) = (500, Problems.Types.InternalError, "Internal error.", "Something went wrong on our side. It has been logged.");
+                break;
+        }
+
+        if (httpContext.Response.HasStarted)
+        {
+            return false;
+        }
+
+        httpContext.Response.StatusCode = status;
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            Exception = exception,
+            ProblemDetails = { Status = status, Type = type, Title = title, Detail = detail },
+        });
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Blob store unavailable (error code {ErrorCode}, status {Status}).")]
+    private static partial void LogBlobStoreUnavailable(ILogger logger, string errorCode, int status);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Catalog unavailable ({Cause}).")]
+    private static partial void LogCatalogUnavailable(ILogger logger, string cause);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled {ExceptionType}.")]
+    private static partial void LogUnhandled(ILogger logger, string exceptionType, Exception exception);
+}

@@ -1,0 +1,68 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace SecureImage.Api.Security;
+
+/// <summary>
+/// The bots allowed to call the API, each known by the SHA-256 of its key. Lookup compares the
+/// presented key's hash with every configured hash in constant time.
+/// </summary>
+internal sealed partial class BotRegistry
+{
+    public const string DevBotId = "dev";
+    public const string DevBotKey = "dev-bot-key";
+    private readonly (string BotId, byte[] Hash)[] _bots;
+
+    public BotRegistry(IReadOnlyDictionary<string, BotOptionsView> bots, bool isDevelopment)
+    {
+        var list = new List<(string, byte[])>();
+        var devHash = SHA256.HashData(Encoding.UTF8.GetBytes(DevBotKey));
+        foreach (var (botId, bot) in bots)
+        {
+            if (!BotIdPattern().IsMatch(botId))
+            {
+                throw new InvalidOperationException($"SecureImage:Bots: bot id '{botId}' must be 1–64 characters of a–z, 0–9, '-' or '_'.");
+            }
+
+            var hash = Convert.FromHexString(bot.ApiKeySha256);
+            if (!isDevelopment && CryptographicOperations.FixedTimeEquals(hash, devHash))
+            {
+                throw new InvalidOperationException($"SecureImage:Bots:{botId} uses the well-known development key; it is refused outside Development.");
+            }
+
+            list.Add((botId, hash));
+        }
+
+        if (isDevelopment && !bots.ContainsKey(DevBotId))
+        {
+            list.Add((DevBotId, devHash));
+        }
+
+        _bots = [.. list];
+    }
+
+    public int Count => _bots.Length;
+
+    /// <summary>The bot whose key this is, or null. Every configured hash is compared, whether or not one matched.</summary>
+    public string? FindBot(string presentedKey)
+    {
+        Span<byte> presented = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(presentedKey), presented);
+        string? found = null;
+        foreach (var (botId, hash) in _bots)
+        {
+            if (CryptographicOperations.FixedTimeEquals(presented, hash))
+            {
+                found = botId;
+            }
+        }
+
+        return found;
+    }
+
+    [GeneratedRegex("^[a-z0-9_-]{1,64}$")]
+    private static partial Regex BotIdPattern();
+}
+
+internal sealed record BotOptionsView(string ApiKeySha256);

@@ -1,0 +1,85 @@
+using SecureImage.Core.Crypto;
+
+namespace SecureImage.Core.Catalog;
+
+public enum ImageState
+{
+    Active,
+    Erased,
+    Held,
+    Blocked,
+}
+
+public static class ConsentSources
+{
+    public const string Api = "api";
+    public const string KakaoPlugin = "kakao-plugin";
+}
+
+/// <summary>A recorded consent. The subject appears only as a keyed hash.</summary>
+public sealed record ConsentRecord(
+    Guid Id,
+    string BotId,
+    string SubjectHash,
+    string Purpose,
+    string PolicyVersion,
+    string Source,
+    DateTimeOffset GrantedAt,
+    DateTimeOffset? WithdrawnAt)
+{
+    public bool IsWithdrawn => WithdrawnAt is not null;
+}
+
+/// <summary>One image's catalog row. <see cref="WrappedKey"/> is null once the image is erased (crypto-shredded).</summary>
+public sealed record ImageRecord(
+    Guid Id,
+    string BotId,
+    string SubjectHash,
+    Guid ConsentId,
+    string ContentType,
+    long Bytes,
+    int Width,
+    int Height,
+    string BlobName,
+    WrappedKey? WrappedKey,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset ExpiresAt,
+    ImageState State,
+    DateTimeOffset? ErasedAt,
+    string? EraseReason,
+    string? PendingEraseReason)
+{
+    /// <summary>True when no link may serve the image: erased, or past its (possibly shortened) expiry.</summary>
+    public bool IsGone(DateTimeOffset now) => State == ImageState.Erased || now >= ExpiresAt;
+}
+
+/// <summary>An append-only audit entry. Ids and stable codes only, never personal data.</summary>
+public sealed record AuditEvent(
+    DateTimeOffset At,
+    string Kind,
+    string? BotId,
+    Guid? ImageId,
+    Guid? ConsentId,
+    string Actor,
+    string? Reason);
+
+public static class AuditKinds
+{
+    public const string ConsentGranted = "consent.granted";
+    public const string ConsentWithdrawn = "consent.withdrawn";
+    public const string ImageUploaded = "image.uploaded";
+    public const string UploadRejected = "upload.rejected";
+    public const string LinkIssued = "link.issued";
+    public const string ImageDownloaded = "image.downloaded";
+    public const string EraseRequested = "image.erase-requested";
+    public const string ImageErased = "image.erased";
+}
+
+/// <summary>Stable reasons for <see cref="AuditKinds.UploadRejected"/>.</summary>
+public static class RejectionReasons
+{
+    public const string NoConsent = "no-consent";
+    public const string TooLarge = "too-large";
+    public const string BadType = "bad-type";
+    public const string Malformed = "malformed";
+}

@@ -1,0 +1,69 @@
+namespace SecureImage.Core.Catalog;
+
+/// <summary>
+/// The catalog of consents, images and the audit log. Every method that changes state writes its
+/// audit event in the same transaction, so the log and the state cannot disagree.
+/// </summary>
+public interface IImageCatalog
+{
+    /// <summary>Applies pending schema migrations; safe to call from several instances at once.</summary>
+    Task MigrateAsync(CancellationToken cancellationToken);
+
+    /// <summary>Records a consent and its <see cref="AuditKinds.ConsentGranted"/> event.</summary>
+    Task AddConsentAsync(ConsentRecord consent, CancellationToken cancellationToken);
+
+    Task<ConsentRecord?> FindConsentAsync(Guid consentId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Marks the consent withdrawn (once; later calls change nothing) and makes every image under it
+    /// expire now with the pending reason <c>consent-withdrawn</c>, so no link serves them from this
+    /// instant. Returns the images still to erase, or null when the consent does not exist.
+    /// </summary>
+    Task<IReadOnlyList<ImageRecord>?> WithdrawConsentAsync(Guid consentId, string actor, DateTimeOffset at, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Commits an image row and its <see cref="AuditKinds.ImageUploaded"/> event, only if its consent
+    /// is still in force at commit time. Returns false (and writes nothing) otherwise.
+    /// </summary>
+    Task<bool> AddImageAsync(ImageRecord image, CancellationToken cancellationToken);
+
+    Task<ImageRecord?> FindImageAsync(Guid imageId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Makes the image expire now (if later) with a pending erase reason, so nothing serves it any
+    /// more even if the erase itself is interrupted. False when the image is unknown or already erased.
+    /// </summary>
+    Task<bool> RequestEraseAsync(Guid imageId, string reason, string actor, DateTimeOffset at, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Shreds the wrapped key, marks the row erased and appends one <see cref="AuditKinds.ImageErased"/>
+    /// event. Idempotent: returns false and writes nothing if the image is already erased.
+    /// </summary>
+    Task<bool> MarkErasedAsync(Guid imageId, string reason, string actor, DateTimeOffset at, CancellationToken cancellationToken);
+
+    Task AppendAuditAsync(AuditEvent auditEvent, CancellationToken cancellationToken);
+
+    /// <summary>Audit events about one image or consent, oldest first.</summary>
+    Task<IReadOnlyList<AuditEvent>> GetHistoryAsync(Guid objectId, CancellationToken cancellationToken);
+
+    /// <summary>A cheap round trip proving the catalog answers (for readiness).</summary>
+    Task CheckAvailableAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>The catalog could not be reached or failed; clients see a 503 problem.</summary>
+public sealed class CatalogUnavailableException : Exception
+{
+    public CatalogUnavailableException()
+    {
+    }
+
+    public CatalogUnavailableException(string message)
+        : base(message)
+    {
+    }
+
+    public CatalogUnavailableException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

@@ -1,0 +1,225 @@
+using System.IO.Pipelines;
+using System.Runtime.ExceptionServices;
+using System.Security.Cryptography;
+using SecureImage.Core.Blobs;
+using SecureImage.Core.Catalog;
+using SecureImage.Core.Crypto;
+using SecureImage.Core.Imaging;
+using SecureImage.Core.Retention;
+
+namespace SecureImage.Core.Ingestion;
+
+public sealed class ImageIngestionOptions
+{
+    public ImageLimits Limits { get; set; } = ImageLimits.Default;
+
+    public TimeSpan RetentionPeriod { get; set; } = RetentionPolicy.DefaultPeriod;
+}
+
+/// <summary>An image sanitized, encrypted and written to the blob store, not yet in the catalog.</summary>
+public sealed record StoredImage(Guid ImageId, string BlobName, WrappedKey WrappedKey, SanitizedImage Image);
+
+/// <summary>The consent was withdrawn (or never in force) when the image was about to be committed.</summary>
+public sealed class ConsentNotInForceException : Exception
+{
+    public ConsentNotInForceException()
+        : base("The consent is not in force.")
+    {
+    }
+
+    public ConsentNotInForceException(string message)
+        : base(message)
+    {
+    }
+
+    public ConsentNotInForceException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
+/// <summary>
+/// The one path every image takes into the service, whatever brought it (upload, Kakao fetch):
+/// <list type="number">
+/// <item><see cref="StoreAsync"/>: sanitize → encrypt under a fresh data key → stream into a new blob;</item>
+/// <item><see cref="CommitAsync"/>: commit the catalog row (wrapped key, expiry) under a consent in force.</item>
+/// </list>
+/// The blob is written before the row commits; a failure in between deletes the blob, and a crash in
+/// between leaves a blob whose key was never stored, which reconciliation removes.
+/// </summary>
+public sealed class ImageIngestion
+{
+    // The pipe between sanitizer and blob upload holds a few segments at most.
+    private static readonly PipeOptions PipeOptions = new(pauseWriterThreshold: 256 * 1024, resumeWriterThreshold: 128 * 1024, useSynchronizationContext: false);
+    private readonly IImageSanitizer _sanitizer;
+    private readonly IBlobStore _blobs;
+    private readonly IKeyEncryptionKey _kek;
+    private readonly IImageCatalog _catalog;
+    private readonly TimeProvider _time;
+    private readonly ImageIngestionOptions _options;
+
+    public ImageIngestion(IImageSanitizer sanitizer, IBlobStore blobs, IKeyEncryptionKey kek, IImageCatalog catalog, TimeProvider timeProvider, ImageIngestionOptions options)
+    {
+        _sanitizer = sanitizer;
+        _blobs = blobs;
+        _kek = kek;
+        _catalog = catalog;
+        _time = timeProvider;
+        _options = options;
+    }
+
+    /// <summary>Sanitizes <paramref name="source"/>, encrypts it and writes the blob. Nothing is written in the catalog.</summary>
+    /// <exception cref="ImageRejectedException">Not an accepted, well-formed image.</exception>
+    /// <exception cref="UploadTooLargeException">From a size-limited <paramref name="source"/>.</exception>
+    /// <exception cref="BlobStoreUnavailableException">The blob store failed; nothing was kept.</exception>
+    public async Task<StoredImage> StoreAsync(Stream source, CancellationToken cancellationToken)
+    {
+        var imageId = Guid.NewGuid();
+        var blobName = NewBlobName();
+        var dataKey = RandomNumberGenerator.GetBytes(EnvelopeFormat.DataKeySize);
+        try
+        {
+            var wrappedKey = await _kek.WrapKeyAsync(dataKey, imageId, cancellationToken);
+            using var uploadFailed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var pipe = new Pipe(PipeOptions);
+            var upload = UploadAsync(pipe.Reader, blobName, uploadFailed, cancellationToken);
+            SanitizedImage sanitized;
+            try
+            {
+                await using var envelope = new EnvelopeEncryptingStream(pipe.Writer.AsStream(leaveOpen: true), dataKey, imageId, wrappedKey.KeyId);
+                sanitized = await _sanitizer.SanitizeAsync(source, envelope, _options.Limits, uploadFailed.Token);
+                await envelope.CompleteAsync(uploadFailed.Token);
+                await pipe.Writer.CompleteAsync();
+            }
+            catch (Exception ex)
+            {
+                await pipe.Writer.CompleteAsync(ex);
+                var uploadError = await DiscardAsync(upload, blobName);
+                if (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested && uploadError is not null)
+                {
+                    // The blob store failed first; report that rather than the cancellation it caused.
+                    ExceptionDispatchInfo.Throw(uploadError);
+                }
+
+                throw;
+            }
+
+            try
+            {
+                await upload;
+            }
+            catch
+            {
+                await DeleteQuietlyAsync(blobName);
+                throw;
+            }
+
+            return new StoredImage(imageId, blobName, wrappedKey, sanitized);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(dataKey);
+        }
+    }
+
+    /// <summary>
+    /// Commits the catalog row for a stored image under <paramref name="consent"/>. If the consent is
+    /// no longer in force at commit time, the blob is deleted and <see cref="ConsentNotInForceException"/> thrown.
+    /// </summary>
+    public async Task<ImageRecord> CommitAsync(StoredImage stored, ConsentRecord consent, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(stored);
+        ArgumentNullException.ThrowIfNull(consent);
+        var now = _time.UtcNowMilliseconds();
+        var record = new ImageRecord(
+            stored.ImageId,
+            consent.BotId,
+            consent.SubjectHash,
+            consent.Id,
+            stored.Image.ContentType,
+            stored.Image.Bytes,
+            stored.Image.Width,
+            stored.Image.Height,
+            stored.BlobName,
+            stored.WrappedKey,
+            now,
+            RetentionPolicy.ExpiresAt(now, _options.RetentionPeriod),
+            ImageState.Active,
+            ErasedAt: null,
+            EraseReason: null,
+            PendingEraseReason: null);
+        bool committed;
+        try
+        {
+            committed = !consent.IsWithdrawn && await _catalog.AddImageAsync(record, cancellationToken);
+        }
+        catch
+        {
+            await DeleteQuietlyAsync(stored.BlobName);
+            throw;
+        }
+
+        if (!committed)
+        {
+            await DeleteQuietlyAsync(stored.BlobName);
+            throw new ConsentNotInForceException();
+        }
+
+        return record;
+    }
+
+    /// <summary>Deletes a stored image's blob when it will not be committed (e.g. the request was refused after storing).</summary>
+    public Task DiscardAsync(StoredImage stored)
+    {
+        ArgumentNullException.ThrowIfNull(stored);
+        return DeleteQuietlyAsync(stored.BlobName);
+    }
+
+    private async Task UploadAsync(PipeReader reader, string blobName, CancellationTokenSource uploadFailed, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var content = reader.AsStream(leaveOpen: true);
+            await _blobs.UploadAsync(blobName, content, cancellationToken);
+            await reader.CompleteAsync();
+        }
+        catch (Exception ex)
+        {
+            await reader.CompleteAsync(ex);
+            await uploadFailed.CancelAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Waits for the upload to end, deletes what it may have written, and returns its failure if any.</summary>
+    private async Task<Exception?> DiscardAsync(Task upload, string blobName)
+    {
+        Exception? failure = null;
+        try
+        {
+            await upload;
+        }
+        catch (Exception ex)
+        {
+            failure = ex;
+        }
+
+        await DeleteQuietlyAsync(blobName);
+        return failure;
+    }
+
+    private async Task DeleteQuietlyAsync(string blobName)
+    {
+        try
+        {
+            await _blobs.DeleteIfExistsAsync(blobName, CancellationToken.None);
+        }
+        catch (BlobStoreUnavailableException)
+        {
+            // Ciphertext whose key was never stored; reconciliation removes it.
+        }
+    }
+
+    /// <summary>Random, and nothing in it links to the image, the bot or the subject.</summary>
+    private static string NewBlobName() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+}

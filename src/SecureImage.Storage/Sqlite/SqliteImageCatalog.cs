@@ -1,0 +1,392 @@
+using System.Data.Common;
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using SecureImage.Core.Catalog;
+using SecureImage.Core.Crypto;
+
+namespace SecureImage.Storage.Sqlite;
+
+/// <summary>The catalog on SQLite, for the embedded default. Every change and its audit event share one transaction.</summary>
+public sealed class SqliteImageCatalog : IImageCatalog
+{
+    private const string ImageColumns =
+        "id, bot_id, subject_hash, consent_id, content_type, bytes, width, height, blob_name, key_id, wrapped_key, created_at, expires_at, state, erased_at, erase_reason, pending_erase_reason";
+
+    private const string ConsentColumns = "id, bot_id, subject_hash, purpose, policy_version, source, granted_at, withdrawn_at";
+
+    private readonly string _connectionString;
+
+    public SqliteImageCatalog(SqliteCatalogOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.ConnectionString);
+        var builder = new SqliteConnectionStringBuilder(options.ConnectionString)
+        {
+            ForeignKeys = true,
+            Pooling = true,
+            DefaultTimeout = 30,
+        };
+        _connectionString = builder.ToString();
+        var dataSource = builder.DataSource;
+        if (!string.IsNullOrEmpty(dataSource) && dataSource != ":memory:" && builder.Mode != SqliteOpenMode.Memory)
+        {
+            var folder = Path.GetDirectoryName(Path.GetFullPath(dataSource));
+            if (!string.IsNullOrEmpty(folder))
+            {
+                Directory.CreateDirectory(folder);
+            }
+        }
+    }
+
+    public Task MigrateAsync(CancellationToken cancellationToken) => RunAsync(async connection =>
+    {
+        await ExecuteAsync(connection, null, "PRAGMA journal_mode = WAL;", cancellationToken);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        await ExecuteAsync(connection, transaction, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL);", cancellationToken);
+        var applied = new HashSet<long>();
+        await using (var command = Command(connection, transaction, "SELECT version FROM schema_migrations;"))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                applied.Add(reader.GetInt64(0));
+            }
+        }
+
+        foreach (var migration in Migration.Load("Sqlite.Migrations").Where(m => !applied.Contains(m.Version)))
+        {
+            await ExecuteAsync(connection, transaction, migration.Sql, cancellationToken);
+            await using var record = Command(connection, transaction, "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($v, $n, $t);");
+            record.Parameters.AddWithValue("$v", migration.Version);
+            record.Parameters.AddWithValue("$n", migration.Name);
+            record.Parameters.AddWithValue("$t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            await record.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    });
+
+    public Task AddConsentAsync(ConsentRecord consent, CancellationToken cancellationToken) => RunAsync(async connection =>
+    {
+        ArgumentNullException.ThrowIfNull(consent);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        await using (var command = Command(connection, transaction, $"INSERT INTO consents ({ConsentColumns}) VALUES ($id, $bot, $subject, $purpose, $policy, $source, $granted, $withdrawn);"))
+        {
+            command.Parameters.AddWithValue("$id", Id(consent.Id));
+            command.Parameters.AddWithValue("$bot", consent.BotId);
+            command.Parameters.AddWithValue("$subject", consent.SubjectHash);
+            command.Parameters.AddWithValue("$purpose", consent.Purpose);
+            command.Parameters.AddWithValue("$policy", consent.PolicyVersion);
+            command.Parameters.AddWithValue("$source", consent.Source);
+            command.Parameters.AddWithValue("$granted", Time(consent.GrantedAt));
+            command.Parameters.AddWithValue("$withdrawn", Time(consent.WithdrawnAt));
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await InsertAuditAsync(connection, transaction, new AuditEvent(consent.GrantedAt, AuditKinds.ConsentGranted, consent.BotId, null, consent.Id, $"bot:{consent.BotId}", consent.Source), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    });
+
+    public Task<ConsentRecord?> FindConsentAsync(Guid consentId, CancellationToken cancellationToken) => RunAsync(async connection =>
+    {
+        await using var command = Command(connection, null, $"SELECT {ConsentColumns} FROM consents WHERE id = $id;");
+        command.Parameters.AddWithValue("$id", Id(consentId));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadConsent(reader) : null;
+    });
+
+    public Task<IReadOnlyList<ImageRecord>?> WithdrawConsentAsync(Guid consentId, string actor, DateTimeOffset at, CancellationToken cancellationToken) => RunAsync<IReadOnlyList<ImageRecord>?>(async connection =>
+    {
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        string? botId;
+        long? withdrawnAt;
+        await using (var find = Command(connection, transaction, "SELECT bot_id, withdrawn_at FROM consents WHERE id = $id;"))
+        {
+            find.Parameters.AddWithValue("$id", Id(consentId));
+            await using var reader = await find.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return null;
+            }
+
+            botId = reader.GetString(0);
+            withdrawnAt = reader.IsDBNull(1) ? null : reader.GetInt64(1);
+        }
+
+        if (withdrawnAt is null)
+        {
+            await using (var withdraw = Command(connection, transaction, "UPDATE consents SET withdrawn_at = $at WHERE id = $id;"))
+            {
+                withdraw.Parameters.AddWithValue("$id", Id(consentId));
+                withdraw.Parameters.AddWithValue("$at", Time(at));
+                await withdraw.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await InsertAuditAsync(connection, transaction, new AuditEvent(at, AuditKinds.ConsentWithdrawn, botId, null, consentId, actor, null), cancellationToken);
+        }
+
+        await using (var expire = Command(connection, transaction, """
+            UPDATE images
+               SET expires_at = MIN(expires_at, $at),
+                   pending_erase_reason = COALESCE(pending_erase_reason, 'consent-withdrawn')
+             WHERE consent_id = $id AND state <> 'erased';
+            """))
+        {
+            expire.Parameters.AddWithValue("$id", Id(consentId));
+            expire.Parameters.AddWithValue("$at", Time(at));
+            await expire.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var images = new List<ImageRecord>();
+        await using (var list = Command(connection, transaction, $"SELECT {ImageColumns} FROM images WHERE consent_id = $id AND state <> 'erased';"))
+        {
+            list.Parameters.AddWithValue("$id", Id(consentId));
+            await using var reader = await list.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                images.Add(ReadImage(reader));
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return images;
+    });
+
+    public Task<bool> AddImageAsync(ImageRecord image, CancellationToken cancellationToken) => RunAsync(async connection =>
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        await using (var insert = Command(connection, transaction, $"""
+            INSERT INTO images ({ImageColumns})
+            SELECT $id, $bot, $subject, $consent, $type, $bytes, $width, $height, $blob, $kid, $wrapped, $created, $expires, $state, NULL, NULL, NULL
+             WHERE EXISTS (SELECT 1 FROM consents WHERE id = $consent AND bot_id = $bot AND withdrawn_at IS NULL);
+            """))
+        {
+            insert.Parameters.AddWithValue("$id", Id(image.Id));
+            insert.Parameters.AddWithValue("$bot", image.BotId);
+            insert.Parameters.AddWithValue("$subject", image.SubjectHash);
+            insert.Parameters.AddWithValue("$consent", Id(image.ConsentId));
+            insert.Parameters.AddWithValue("$type", image.ContentType);
+            insert.Parameters.AddWithValue("$bytes", image.Bytes);
+            insert.Parameters.AddWithValue("$width", image.Width);
+            insert.Parameters.AddWithValue("$height", image.Height);
+            insert.Parameters.AddWithValue("$blob", image.BlobName);
+            insert.Parameters.AddWithValue("$kid", (object?)image.WrappedKey?.KeyId ?? DBNull.Value);
+            insert.Parameters.AddWithValue("$wrapped", (object?)image.WrappedKey?.Ciphertext ?? DBNull.Value);
+            insert.Parameters.AddWithValue("$created", Time(image.CreatedAt));
+            insert.Parameters.AddWithValue("$expires", Time(image.ExpiresAt));
+            insert.Parameters.AddWithValue("$state", StateText(image.State));
+            if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                return false;
+            }
+        }
+
+        await InsertAuditAsync(connection, transaction, new AuditEvent(image.CreatedAt, AuditKinds.ImageUploaded, image.BotId, image.Id, image.ConsentId, $"bot:{image.BotId}", null), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    });
+
+    public Task<ImageRecord?> FindImageAsync(Guid imageId, CancellationToken cancellationToken) => RunAsync(async connection =>
+    {
+        await using var command = Command(connection, null, $"SELECT {ImageColumns} FROM images WHERE id = $id;");
+        command.Parameters.AddWithValue("$id", Id(imageId));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadImage(reader) : null;
+    });
+
+    public Task<bool> RequestEraseAsync(Guid imageId, string reason, string actor, DateTimeOffset at, CancellationToken cancellationToken) => RunAsync(async connection =>
+    {
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        string? botId;
+        await using (var update = Command(connection, transaction, """
+            UPDATE images
+               SET expires_at = MIN(expires_at, $at),
+                   pending_erase_reason = COALESCE(pending_erase_reason, $reason)
+             WHERE id = $id AND state <> 'erased'
+            RETURNING bot_id;
+            """))
+        {
+            update.Parameters.AddWithValue("$id", Id(imageId));
+            update.Parameters.AddWithValue("$at", Time(at));
+            update.Parameters.AddWithValue("$reason", reason);
+            botId = await update.ExecuteScalarAsync(cancellationToken) as string;
+        }
+
+        if (botId is null)
+        {
+            return false;
+        }
+
+        await InsertAuditAsync(connection, transaction, new AuditEvent(at, AuditKinds.EraseRequested, botId, imageId, null, actor, reason), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    });
+
+    public Task<bool> MarkErasedAsync(Guid imageId, string reason, string actor, DateTimeOffset at, CancellationToken cancellationToken) => RunAsync(async connection =>
+    {
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        string? botId;
+        string? consentId;
+        await using (var update = Command(connection, transaction, """
+            UPDATE images
+               SET state = 'erased', wrapped_key = NULL, key_id = NULL, erased_at = $at, erase_reason = $reason,
+                   pending_erase_reason = NULL, expires_at = MIN(expires_at, $at)
+             WHERE id = $id AND state <> 'erased'
+            RETURNING bot_id, consent_id;
+            """))
+        {
+            update.Parameters.AddWithValue("$id", Id(imageId));
+            update.Parameters.AddWithValue("$at", Time(at));
+            update.Parameters.AddWithValue("$reason", reason);
+            await using var reader = await update.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return false;
+            }
+
+            botId = reader.GetString(0);
+            consentId = reader.GetString(1);
+        }
+
+        await InsertAuditAsync(connection, transaction, new AuditEvent(at, AuditKinds.ImageErased, botId, imageId, Guid.Parse(consentId), actor, reason), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    });
+
+    public Task AppendAuditAsync(AuditEvent auditEvent, CancellationToken cancellationToken) => RunAsync(async connection =>
+    {
+        await InsertAuditAsync(connection, null, auditEvent, cancellationToken);
+        return true;
+    });
+
+    public Task<IReadOnlyList<AuditEvent>> GetHistoryAsync(Guid objectId, CancellationToken cancellationToken) => RunAsync<IReadOnlyList<AuditEvent>>(async connection =>
+    {
+        await using var command = Command(connection, null, """
+            SELECT at, kind, bot_id, image_id, consent_id, actor, reason FROM audit_events
+             WHERE image_id = $id OR consent_id = $id ORDER BY seq;
+            """);
+        command.Parameters.AddWithValue("$id", Id(objectId));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var events = new List<AuditEvent>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            events.Add(new AuditEvent(
+                FromTime(reader.GetInt64(0)),
+                reader.GetString(1),
+                reader.IsDBNull(2) ? null : reader.GetString(2),
+                reader.IsDBNull(3) ? null : Guid.Parse(reader.GetString(3)),
+                reader.IsDBNull(4) ? null : Guid.Parse(reader.GetString(4)),
+                reader.GetString(5),
+                reader.IsDBNull(6) ? null : reader.GetString(6)));
+        }
+
+        return events;
+    });
+
+    public Task CheckAvailableAsync(CancellationToken cancellationToken) => RunAsync(async connection =>
+    {
+        await ExecuteAsync(connection, null, "SELECT 1 FROM schema_migrations LIMIT 1;", cancellationToken);
+        return true;
+    });
+
+    private async Task<T> RunAsync<T>(Func<SqliteConnection, Task<T>> work)
+    {
+        try
+        {
+            await using var connection = new SqliteConnection(_connectionString);
+            await connection.OpenAsync();
+            return await work(connection);
+        }
+        catch (SqliteException ex)
+        {
+            throw new CatalogUnavailableException("The SQLite catalog failed.", ex);
+        }
+    }
+
+    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        return command;
+    }
+
+    private static async Task ExecuteAsync(SqliteConnection connection, SqliteTransaction? transaction, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, transaction, sql);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task InsertAuditAsync(SqliteConnection connection, SqliteTransaction? transaction, AuditEvent e, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, transaction, """
+            INSERT INTO audit_events (at, kind, bot_id, image_id, consent_id, actor, reason)
+            VALUES ($at, $kind, $bot, $image, $consent, $actor, $reason);
+            """);
+        command.Parameters.AddWithValue("$at", Time(e.At));
+        command.Parameters.AddWithValue("$kind", e.Kind);
+        command.Parameters.AddWithValue("$bot", (object?)e.BotId ?? DBNull.Value);
+        command.Parameters.AddWithValue("$image", e.ImageId is { } image ? Id(image) : DBNull.Value);
+        command.Parameters.AddWithValue("$consent", e.ConsentId is { } consent ? Id(consent) : DBNull.Value);
+        command.Parameters.AddWithValue("$actor", e.Actor);
+        command.Parameters.AddWithValue("$reason", (object?)e.Reason ?? DBNull.Value);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static ConsentRecord ReadConsent(DbDataReader r) => new(
+        Guid.Parse(r.GetString(0)),
+        r.GetString(1),
+        r.GetString(2),
+        r.GetString(3),
+        r.GetString(4),
+        r.GetString(5),
+        FromTime(r.GetInt64(6)),
+        r.IsDBNull(7) ? null : FromTime(r.GetInt64(7)));
+
+    private static ImageRecord ReadImage(DbDataReader r) => new(
+        Guid.Parse(r.GetString(0)),
+        r.GetString(1),
+        r.GetString(2),
+        Guid.Parse(r.GetString(3)),
+        r.GetString(4),
+        r.GetInt64(5),
+        r.GetInt32(6),
+        r.GetInt32(7),
+        r.GetString(8),
+        r.IsDBNull(10) ? null : new WrappedKey(r.GetString(9), (byte[])r.GetValue(10)),
+        FromTime(r.GetInt64(11)),
+        FromTime(r.GetInt64(12)),
+        ParseState(r.GetString(13)),
+        r.IsDBNull(14) ? null : FromTime(r.GetInt64(14)),
+        r.IsDBNull(15) ? null : r.GetString(15),
+        r.IsDBNull(16) ? null : r.GetString(16));
+
+    private static string Id(Guid id) => id.ToString("D", CultureInfo.InvariantCulture);
+
+    private static long Time(DateTimeOffset at) => at.ToUnixTimeMilliseconds();
+
+    private static object Time(DateTimeOffset? at) => at is { } value ? value.ToUnixTimeMilliseconds() : DBNull.Value;
+
+    private static DateTimeOffset FromTime(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+
+    internal static string StateText(ImageState state) => state switch
+    {
+        ImageState.Active => "active",
+        ImageState.Erased => "erased",
+        ImageState.Held => "held",
+        ImageState.Blocked => "blocked",
+        _ => throw new ArgumentOutOfRangeException(nameof(state)),
+    };
+
+    internal static ImageState ParseState(string text) => text switch
+    {
+        "active" => ImageState.Active,
+        "erased" => ImageState.Erased,
+        "held" => ImageState.Held,
+        "blocked" => ImageState.Blocked,
+        _ => throw new InvalidDataException("Unknown image state in the catalog."),
+    };
+}
