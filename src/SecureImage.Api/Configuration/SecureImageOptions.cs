@@ -89,14 +89,6 @@ internal sealed class LimitsOptions
     public int MaxFrames { get; set; } = 100;
 }
 
-internal sealed class BotOptions
-{
-    /// <summary>Lower- or upper-case hex SHA-256 of the bot's API key.</summary>
-    [Required]
-    [RegularExpression("^[0-9a-fA-F]{64}$", ErrorMessage = "ApiKeySha256 must be 64 hex characters.")]
-    public string ApiKeySha256 { get; set; } = "";
-}
-
 internal sealed class KeyRingOptions
 {
     public string? ActiveKeyId { get; set; }

@@ -48,9 +48,10 @@ internal static class SecureImageServices
         services.AddSingleton<IKeyEncryptionKey>(sp => new LocalKeyEncryptionKey(sp.GetRequiredService<KeyMaterial>().KekRing));
 
         // Bots: configured by SHA-256 of their keys; the dev bot exists in Development only.
-        var bots = root.GetSection("Bots").GetChildren()
-            .ToDictionary(s => s.Key, s => new BotOptionsView(s["ApiKeySha256"] ?? ""), StringComparer.Ordinal);
-        services.AddSingleton(_ => new BotRegistry(bots, isDevelopment));
+        services.AddSingleton(sp => new BotRegistry(
+            sp.GetRequiredService<IConfiguration>().GetSection($"{SecureImageSections.Root}:Bots").GetChildren()
+                .ToDictionary(s => s.Key, s => new BotOptionsView(s["ApiKeySha256"] ?? ""), StringComparer.Ordinal),
+            isDevelopment));
 
         services.AddSingleton<IImageCatalog>(sp => CreateCatalog(sp));
         services.AddSingleton<IBlobStore>(sp => CreateBlobStore(sp));

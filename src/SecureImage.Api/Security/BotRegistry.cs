@@ -25,6 +25,11 @@ internal sealed partial class BotRegistry
                 throw new InvalidOperationException($"SecureImage:Bots: bot id '{botId}' must be 1–64 characters of a–z, 0–9, '-' or '_'.");
             }
 
+            if (bot.ApiKeySha256.Length != 64 || !bot.ApiKeySha256.All(char.IsAsciiHexDigit))
+            {
+                throw new InvalidOperationException($"SecureImage:Bots:{botId}:ApiKeySha256 must be the 64 hex characters of the key's SHA-256.");
+            }
+
             var hash = Convert.FromHexString(bot.ApiKeySha256);
             if (!isDevelopment && CryptographicOperations.FixedTimeEquals(hash, devHash))
             {

@@ -1,0 +1,159 @@
+using System.Net;
+using System.Text.Json;
+using SecureImage.Api.Tests.TestSupport;
+
+namespace SecureImage.Api.Tests;
+
+public sealed class StartupTests
+{
+    [Theory]
+    [InlineData("Production")]
+    [InlineData("Staging")]
+    public void Outside_development_the_service_refuses_to_start_without_keys(string environment)
+    {
+        using var factory = new SecureImageFactory(environment, withKeys: false);
+
+        var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+
+        Assert.Contains("No keys are configured", Flatten(error), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Outside_development_the_service_refuses_a_key_ring_missing_its_active_key()
+    {
+        using var factory = new SecureImageFactory("Production", settings: new Dictionary<string, string?> { ["SecureImage:Keys:Links:ActiveKeyId"] = "missing" });
+
+        var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+
+        Assert.Contains("active key id", Flatten(error), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_service_refuses_to_start_with_a_link_lifetime_over_ten_minutes()
+    {
+        using var factory = new SecureImageFactory(settings: new Dictionary<string, string?> { ["SecureImage:Links:Lifetime"] = "00:10:01" });
+
+        var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+
+        Assert.Contains("Links:Lifetime", Flatten(error), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Outside_development_a_bot_configured_with_the_development_key_is_refused()
+    {
+        using var factory = new SecureImageFactory("Production", settings: new Dictionary<string, string?>
+        {
+            ["SecureImage:Bots:sneaky:ApiKeySha256"] = SecureImageFactory.Sha256Hex("dev-bot-key"),
+        });
+
+        var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+
+        Assert.Contains("development key", Flatten(error), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_development_bot_exists_in_development()
+    {
+        using var factory = new SecureImageFactory("Development", withKeys: false, withBots: false);
+
+        var consentId = await factory.CreateBotClient("dev-bot-key").CreateConsentAsync();
+
+        Assert.NotEqual(Guid.Empty, consentId);
+    }
+
+    [Fact]
+    public async Task The_development_bot_does_not_exist_outside_development()
+    {
+        using var factory = new SecureImageFactory("Production");
+
+        var response = await factory.CreateBotClient("dev-bot-key").GetAsync($"/v1/images/{Guid.NewGuid()}");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task In_development_keys_are_generated_once_into_the_data_folder_with_mode_0600_and_reused()
+    {
+        Guid consentId;
+        string dataDirectory;
+        string? link;
+        using (var first = new SecureImageFactory("Development", withKeys: false, withBots: false))
+        {
+            dataDirectory = first.DataDirectory;
+            var client = first.CreateBotClient("dev-bot-key");
+            consentId = await client.CreateConsentAsync();
+            link = (await client.UploadOkAsync(consentId, Corpus.Read("jpg_Canon_40D.jpg"))).Link.Url;
+            var keyFile = Path.Combine(dataDirectory, "keys.json");
+            Assert.True(File.Exists(keyFile));
+            if (!OperatingSystem.IsWindows())
+            {
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyFile));
+            }
+
+            // Keep the folder for the second host.
+            var copy = Directory.CreateTempSubdirectory("secureimage-keep-").FullName;
+            CopyFolder(dataDirectory, copy);
+            dataDirectory = copy;
+        }
+
+        using var second = new SecureImageFactory("Development", withKeys: false, withBots: false, settings: new Dictionary<string, string?> { ["SecureImage:DataDirectory"] = dataDirectory });
+        try
+        {
+            // The same link signing key and key-encryption key: the old link still opens the image.
+            var response = await second.CreateAnonymousClient().GetAsync(ApiClient.PathOf(link));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+        finally
+        {
+            Directory.Delete(dataDirectory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Liveness_readiness_and_the_openapi_document_are_served_without_a_key()
+    {
+        using var factory = new SecureImageFactory();
+        var client = factory.CreateAnonymousClient();
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
+        var ready = await client.GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        var readiness = JsonDocument.Parse(await ready.Content.ReadAsStringAsync()).RootElement.GetProperty("checks");
+        Assert.True(readiness.TryGetProperty("catalog", out _));
+        Assert.True(readiness.TryGetProperty("blobStore", out _));
+        Assert.True(readiness.TryGetProperty("keyProvider", out _));
+
+        var openApi = await client.GetAsync("/openapi/v1.json");
+        Assert.Equal(HttpStatusCode.OK, openApi.StatusCode);
+        var paths = JsonDocument.Parse(await openApi.Content.ReadAsStringAsync()).RootElement.GetProperty("paths");
+        foreach (var path in new[] { "/v1/consents", "/v1/consents/{id}", "/v1/images", "/v1/images/{id}", "/v1/images/{id}/links", "/v1/downloads/{id}" })
+        {
+            Assert.True(paths.TryGetProperty(path, out _), $"OpenAPI misses {path}");
+        }
+    }
+
+    private static string Flatten(Exception error)
+    {
+        var messages = new List<string>();
+        for (Exception? e = error; e is not null; e = e.InnerException)
+        {
+            messages.Add(e.Message);
+            if (e is AggregateException aggregate)
+            {
+                messages.AddRange(aggregate.InnerExceptions.Select(Flatten));
+            }
+        }
+
+        return string.Join(" | ", messages);
+    }
+
+    private static void CopyFolder(string from, string to)
+    {
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+    }
+}

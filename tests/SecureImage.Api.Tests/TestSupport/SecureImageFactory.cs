@@ -1,0 +1,106 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace SecureImage.Api.Tests.TestSupport;
+
+/// <summary>
+/// The whole service in memory on the embedded default (SQLite + files) in its own temp folder, with
+/// two bots, generated keys and a clock the test controls.
+/// </summary>
+public sealed class SecureImageFactory : WebApplicationFactory<Program>
+{
+    public const string BotA = "bot-a";
+    public const string BotAKey = "key-for-bot-a";
+    public const string BotB = "bot-b";
+    public const string BotBKey = "key-for-bot-b";
+
+    private readonly string _environment;
+    private readonly Dictionary<string, string?> _settings;
+
+    public SecureImageFactory(string environment = "Testing", IDictionary<string, string?>? settings = null, bool withKeys = true, bool withBots = true)
+    {
+        _environment = environment;
+        DataDirectory = Directory.CreateTempSubdirectory("secureimage-test-").FullName;
+        _settings = new Dictionary<string, string?>
+        {
+            ["SecureImage:DataDirectory"] = DataDirectory,
+        };
+        if (withBots)
+        {
+            _settings[$"SecureImage:Bots:{BotA}:ApiKeySha256"] = Sha256Hex(BotAKey);
+            _settings[$"SecureImage:Bots:{BotB}:ApiKeySha256"] = Sha256Hex(BotBKey);
+        }
+
+        if (withKeys)
+        {
+            foreach (var (key, value) in NewKeySettings())
+            {
+                _settings[key] = value;
+            }
+        }
+
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            _settings[key] = value;
+        }
+    }
+
+    public ManualTimeProvider Time { get; } = new();
+
+    public string DataDirectory { get; }
+
+    public HttpClient CreateBotClient(string apiKey = BotAKey)
+    {
+        var client = CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        client.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
+        return client;
+    }
+
+    public HttpClient CreateAnonymousClient() => CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+
+    public static string Sha256Hex(string value) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
+
+    public static Dictionary<string, string?> NewKeySettings(string kekId = "kek1", string linkKeyId = "link1") => new()
+    {
+        ["SecureImage:Keys:Kek:ActiveKeyId"] = kekId,
+        [$"SecureImage:Keys:Kek:Keys:{kekId}"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
+        ["SecureImage:Keys:Links:ActiveKeyId"] = linkKeyId,
+        [$"SecureImage:Keys:Links:Keys:{linkKeyId}"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
+        ["SecureImage:Keys:SubjectHashKey"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
+    };
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment(_environment);
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
+        builder.ConfigureServices(services =>
+        {
+            services.RemoveAll<TimeProvider>();
+            services.AddSingleton<TimeProvider>(Time);
+        });
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing)
+        {
+            try
+            {
+                Directory.Delete(DataDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A file still held open by the host's pool; the OS temp cleaner takes it.
+            }
+        }
+    }
+}
