@@ -7,24 +7,13 @@ namespace SecureImage.Core.Imaging;
 /// NETSCAPE2.0 looping extension; drops comments, plain text and every other application extension
 /// (XMP, ICC, vendor data). Counts frames against the limit as they arrive.
 /// </summary>
-internal sealed class GifSanitizer
+internal sealed class GifSanitizer(ImageReader reader, ImageWriter writer, ImageLimits limits)
 {
     private const byte ExtensionIntroducer = 0x21;
     private const byte ImageSeparator = 0x2C;
     private const byte Trailer = 0x3B;
     private const byte GraphicControlLabel = 0xF9;
     private const byte ApplicationLabel = 0xFF;
-
-    private readonly ImageReader reader;
-    private readonly ImageWriter writer;
-    private readonly ImageLimits limits;
-
-    public GifSanitizer(ImageReader reader, ImageWriter writer, ImageLimits limits)
-    {
-        this.reader = reader;
-        this.writer = writer;
-        this.limits = limits;
-    }
 
     public async ValueTask<(int Width, int Height)> RunAsync(CancellationToken cancellationToken)
     {

@@ -7,7 +7,7 @@ namespace SecureImage.Core.Imaging;
 /// Adobe), replaces EXIF with a minimal one holding only a non-default orientation and drops every
 /// other application segment and comment. Scan data is copied in blocks between 0xFF bytes.
 /// </summary>
-internal sealed class JpegSanitizer
+internal sealed class JpegSanitizer(ImageReader reader, ImageWriter writer, ImageLimits limits)
 {
     public static ReadOnlySpan<byte> Signature => [0xFF, 0xD8, 0xFF];
 
@@ -22,19 +22,9 @@ internal sealed class JpegSanitizer
     /// <summary>JFIF APP0 up to and including the thumbnail size bytes; the thumbnail itself is dropped.</summary>
     private const int JfifHeaderLength = 14;
 
-    private readonly ImageReader reader;
-    private readonly ImageWriter writer;
-    private readonly ImageLimits limits;
     private int width;
     private int height;
     private bool exifSeen;
-
-    public JpegSanitizer(ImageReader reader, ImageWriter writer, ImageLimits limits)
-    {
-        this.reader = reader;
-        this.writer = writer;
-        this.limits = limits;
-    }
 
     public async ValueTask<(int Width, int Height)> RunAsync(CancellationToken cancellationToken)
     {

@@ -7,24 +7,13 @@ namespace SecureImage.Core.Imaging;
 /// change how pixels look (and the APNG chunks, counting frames), drops text, EXIF, time and
 /// unknown ancillary chunks. Chunk data is streamed, never held whole.
 /// </summary>
-internal sealed class PngSanitizer
+internal sealed class PngSanitizer(ImageReader reader, ImageWriter writer, ImageLimits limits)
 {
     public static ReadOnlySpan<byte> Signature => [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
 
     private const int HeaderLength = 13;
 
     private static readonly HashSet<string> KeptAncillary = ["tRNS", "gAMA", "cHRM", "sRGB", "iCCP", "sBIT", "pHYs", "acTL", "fcTL", "fdAT"];
-
-    private readonly ImageReader reader;
-    private readonly ImageWriter writer;
-    private readonly ImageLimits limits;
-
-    public PngSanitizer(ImageReader reader, ImageWriter writer, ImageLimits limits)
-    {
-        this.reader = reader;
-        this.writer = writer;
-        this.limits = limits;
-    }
 
     public async ValueTask<(int Width, int Height)> RunAsync(CancellationToken cancellationToken)
     {

@@ -8,7 +8,7 @@ namespace SecureImage.Core.Imaging;
 /// the (small) header chunks are buffered and the output size computed before any image data is
 /// streamed; image data itself is never buffered.
 /// </summary>
-internal sealed class WebPSanitizer
+internal sealed class WebPSanitizer(ImageReader reader, ImageWriter writer, ImageLimits limits)
 {
     private const int RiffHeaderLength = 12;
     private const int ChunkHeaderLength = 8;
@@ -23,17 +23,7 @@ internal sealed class WebPSanitizer
 
     private static readonly byte[] Zeros = new byte[4096];
 
-    private readonly ImageReader reader;
-    private readonly ImageWriter writer;
-    private readonly ImageLimits limits;
     private long remaining;
-
-    public WebPSanitizer(ImageReader reader, ImageWriter writer, ImageLimits limits)
-    {
-        this.reader = reader;
-        this.writer = writer;
-        this.limits = limits;
-    }
 
     private readonly record struct Chunk(string FourCc, uint Size, byte[] Header)
     {
