@@ -25,6 +25,7 @@ internal sealed class JpegSanitizer(ImageReader reader, ImageWriter writer, Imag
     private int width;
     private int height;
     private bool exifSeen;
+    private bool scanSeen;
 
     public async ValueTask<(int Width, int Height)> RunAsync(CancellationToken cancellationToken)
     {
@@ -36,7 +37,7 @@ internal sealed class JpegSanitizer(ImageReader reader, ImageWriter writer, Imag
         {
             switch (marker)
             {
-                case Eoi when width == 0:
+                case Eoi when !scanSeen:
                     throw ImageErrors.Malformed("The JPEG image ends before its image data.");
                 case Eoi:
                     await writer.WriteAsync(new byte[] { 0xFF, Eoi }, cancellationToken).ConfigureAwait(false);
@@ -173,6 +174,7 @@ internal sealed class JpegSanitizer(ImageReader reader, ImageWriter writer, Imag
         }
 
         await WriteSegmentAsync(Sos, header, cancellationToken).ConfigureAwait(false);
+        scanSeen = true;
 
         while (true)
         {

@@ -127,6 +127,14 @@ public sealed class JpegSanitizerTests
     }
 
     [Fact]
+    public async Task Jpeg_with_a_frame_but_no_scan_is_rejected_as_malformed()
+    {
+        var rejection = await Sanitize.RejectionAsync(Bytes.Concat(Soi, Dqt(), Frame(16, 8), Eoi));
+
+        Assert.Equal(ImageRejection.Malformed, rejection.Reason);
+    }
+
+    [Fact]
     public async Task Jpeg_with_garbage_where_a_marker_belongs_is_rejected_as_malformed()
     {
         var rejection = await Sanitize.RejectionAsync(Bytes.Concat(Soi, Dqt(), [0x00, 0x11], JpegFixture.Core(), Eoi));
