@@ -6,5 +6,5 @@ namespace SecureImage.Core.Imaging;
 /// <param name="MaxFrames">Largest number of frames in an animation; 1 refuses every animation.</param>
 public sealed record ImageLimits(long MaxPixels, int MaxSidePixels, int MaxFrames)
 {
-    public static ImageLimits Default { get; } = new(MaxPixels: 40_000_000, MaxSidePixels: 20_000, MaxFrames: 1);
+    public static ImageLimits Default { get; } = new(MaxPixels: 40_000_000, MaxSidePixels: 20_000, MaxFrames: 100);
 }

@@ -1,0 +1,149 @@
+using System.Buffers.Binary;
+using SecureImage.Core.Imaging;
+
+namespace SecureImage.Core.Tests.Imaging;
+
+/// <summary>
+/// Seeded mutations of the corpus (byte flips, truncations, insertions, range and chunk
+/// duplications): the sanitizer only ever rejects with its own exception, never hangs, and
+/// whatever it accepts re-sanitizes to the identical bytes and dimensions.
+/// </summary>
+public sealed class MutationTests
+{
+    private const int CasesPerFile = 400;
+    private static readonly TimeSpan CaseTimeout = TimeSpan.FromSeconds(10);
+
+    public static IEnumerable<object[]> AcceptedNames => CorpusTests.AcceptedNames.Select(name => new object[] { name });
+
+    [Theory]
+    [MemberData(nameof(AcceptedNames))]
+    public async Task Mutated_corpus_file_is_rejected_cleanly_or_accepted_idempotently(string name)
+    {
+        var original = Corpus.Read(name);
+        var seed = StableSeed(name);
+        var random = new Random(seed);
+        var accepted = 0;
+        for (var index = 0; index < CasesPerFile; index++)
+        {
+            var mutant = Mutate(original, random);
+            var context = $"{name}, seed {seed}, case {index}";
+            var first = await RunBoundedAsync(mutant, context);
+            if (first is null)
+            {
+                continue;
+            }
+
+            accepted++;
+            var second = await RunBoundedAsync(first.Value.Output, context + ", re-sanitized");
+            Assert.True(second is not null, $"{context}: accepted output was rejected on the second pass");
+            Assert.Equal(first.Value.Output, second.Value.Output);
+            Assert.Equal((first.Value.Image.Width, first.Value.Image.Height), (second.Value.Image.Width, second.Value.Image.Height));
+        }
+
+        // Truncations past the end marker and flips inside scan data are accepted, so a run with no
+        // acceptance at all means the mutations or the sanitizer went wrong.
+        Assert.True(accepted > 0, $"{name}: no mutant was accepted");
+    }
+
+    private static async Task<(SanitizedImage Image, byte[] Output)?> RunBoundedAsync(byte[] input, string context)
+    {
+        var run = Task.Run(() => Sanitize.BytesAsync(input));
+        try
+        {
+            return await run.WaitAsync(CaseTimeout);
+        }
+        catch (ImageRejectedException rejection)
+        {
+            Assert.False(string.IsNullOrWhiteSpace(rejection.Message), context);
+            return null;
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"{context}: the sanitizer did not finish within {CaseTimeout}");
+            throw;
+        }
+        catch (Exception exception) when (exception is not Xunit.Sdk.XunitException)
+        {
+            Assert.Fail($"{context}: threw {exception.GetType().Name}: {exception.Message}");
+            throw;
+        }
+    }
+
+    private static byte[] Mutate(byte[] original, Random random)
+    {
+        var data = original.ToList();
+        var edits = random.Next(1, 4);
+        for (var edit = 0; edit < edits; edit++)
+        {
+            var at = random.Next(data.Count);
+            switch (random.Next(6))
+            {
+                case 0:
+                    data[at] ^= (byte)(1 << random.Next(8));
+                    break;
+                case 1:
+                    data[at] = (byte)random.Next(256);
+                    break;
+                case 2:
+                    data.RemoveRange(at, data.Count - at);
+                    break;
+                case 3:
+                    data.InsertRange(at, Enumerable.Range(0, random.Next(1, 16)).Select(_ => (byte)random.Next(256)));
+                    break;
+                case 4:
+                    var length = Math.Min(random.Next(1, 4096), data.Count - at);
+                    data.InsertRange(at + length, data.GetRange(at, length));
+                    break;
+                default:
+                    DuplicateStructure(data, random);
+                    break;
+            }
+
+            if (data.Count < 2)
+            {
+                break;
+            }
+        }
+
+        return [.. data];
+    }
+
+    /// <summary>Duplicates one whole JPEG segment or PNG chunk, the unit a confused encoder repeats.</summary>
+    private static void DuplicateStructure(List<byte> data, Random random)
+    {
+        var bytes = data.ToArray();
+        var units = new List<(int Start, int Length)>();
+        if (bytes.AsSpan().StartsWith(PngSanitizer.Signature))
+        {
+            for (var at = 8; at + 12 <= bytes.Length;)
+            {
+                var length = BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(at));
+                if (length > bytes.Length)
+                {
+                    break;
+                }
+
+                units.Add((at, 12 + (int)length));
+                at += 12 + (int)length;
+            }
+        }
+        else if (bytes.AsSpan().StartsWith(JpegSanitizer.Signature))
+        {
+            for (var at = 2; at + 4 <= bytes.Length && bytes[at] == 0xFF && bytes[at + 1] != 0xDA;)
+            {
+                var length = 2 + BinaryPrimitives.ReadUInt16BigEndian(bytes.AsSpan(at + 2));
+                units.Add((at, length));
+                at += length;
+            }
+        }
+
+        var valid = units.Where(unit => unit.Start + unit.Length <= bytes.Length).ToList();
+        if (valid.Count > 0)
+        {
+            var (start, length) = valid[random.Next(valid.Count)];
+            data.InsertRange(start + length, data.GetRange(start, length));
+        }
+    }
+
+    private static int StableSeed(string name) => name.Aggregate(17, (hash, letter) => unchecked((hash * 31) + letter));
+}
