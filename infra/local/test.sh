@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Runs every test. Installs and starts what the tests need when it is missing, stops it afterwards
-# (even when tests fail), and prints one closing line: "tests: N passed, N failed, N skipped".
+# Runs every test. Installs what the tests need when it is missing, starts the servers they use
+# and stops them afterwards (even when tests fail), and prints one closing line:
+#   tests: N passed, N failed, N skipped
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cd "$repo"
+source "$here/lib.sh"
+
+# exiftool: the independent check that sanitized images carry no metadata.
+ensure_command exiftool libimage-exiftool-perl
 
 results=$(mktemp -d)
 cleanup() { rm -rf "$results"; }

@@ -31,7 +31,7 @@ public sealed class StartupTests
     [Fact]
     public void The_service_refuses_to_start_with_a_link_lifetime_over_ten_minutes()
     {
-        using var factory = new SecureImageFactory(settings: new Dictionary<string, string?> { ["SecureImage:Links:Lifetime"] = "00:10:01" });
+        using var factory = new SecureImageFactory("Testing", settings: new Dictionary<string, string?> { ["SecureImage:Links:Lifetime"] = "00:10:01" });
 
         var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
 

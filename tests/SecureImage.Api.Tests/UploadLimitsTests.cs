@@ -7,7 +7,7 @@ namespace SecureImage.Api.Tests;
 public sealed class UploadLimitsTests : IDisposable
 {
     private const long MaxUploadBytes = 100 * 1024;
-    private readonly SecureImageFactory _factory = new(settings: new Dictionary<string, string?>
+    private readonly SecureImageFactory _factory = new("Testing", settings: new Dictionary<string, string?>
     {
         ["SecureImage:Limits:MaxUploadBytes"] = MaxUploadBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
     });

@@ -75,7 +75,7 @@ internal static class SecureImageServices
         services.AddAuthorizationBuilder()
             .AddPolicy(ApiKeyDefaults.BotPolicy, policy => policy.AddAuthenticationSchemes(ApiKeyDefaults.Scheme).RequireClaim(ApiKeyDefaults.BotClaim));
 
-        services.AddProblemDetails();
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = FrameworkProblems.UseStableTypes);
         services.AddExceptionHandler<ProblemExceptionHandler>();
         services.AddSecureImageHealthChecks();
         services.AddOpenApi();

@@ -8,7 +8,7 @@ namespace SecureImage.Api.Problems;
 /// </summary>
 internal static class Problems
 {
-    private const string Prefix = "urn:secureimage:problem:";
+    public const string Prefix = "urn:secureimage:problem:";
 
     public static class Types
     {

@@ -58,7 +58,8 @@ public static class ApiClient
     public static async Task<Problem> ReadProblemAsync(this HttpResponseMessage response)
     {
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        await response.Content.LoadIntoBufferAsync();
+        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
         return new Problem(
             body.GetProperty("status").GetInt32(),
             body.GetProperty("type").GetString()!,
@@ -66,13 +67,14 @@ public static class ApiClient
             body.TryGetProperty("detail", out var detail) ? detail.GetString() : null);
     }
 
-    public static async Task AssertProblemAsync(this HttpResponseMessage response, HttpStatusCode status, string typeSuffix)
+    public static async Task<Problem> AssertProblemAsync(this HttpResponseMessage response, HttpStatusCode status, string typeSuffix)
     {
         Assert.Equal(status, response.StatusCode);
         var problem = await response.ReadProblemAsync();
         Assert.Equal(ProblemPrefix + typeSuffix, problem.Type);
         Assert.Equal((int)status, problem.Status);
         Assert.False(string.IsNullOrWhiteSpace(problem.Detail));
+        return problem;
     }
 
     /// <summary>The path and query of an absolute link, for the in-memory test client.</summary>

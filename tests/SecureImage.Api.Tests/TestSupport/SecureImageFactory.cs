@@ -21,7 +21,12 @@ public sealed class SecureImageFactory : WebApplicationFactory<Program>
     private readonly string _environment;
     private readonly Dictionary<string, string?> _settings;
 
-    public SecureImageFactory(string environment = "Testing", IDictionary<string, string?>? settings = null, bool withKeys = true, bool withBots = true)
+    public SecureImageFactory()
+        : this("Testing")
+    {
+    }
+
+    internal SecureImageFactory(string environment, IDictionary<string, string?>? settings = null, bool withKeys = true, bool withBots = true)
     {
         _environment = environment;
         DataDirectory = Directory.CreateTempSubdirectory("secureimage-test-").FullName;
