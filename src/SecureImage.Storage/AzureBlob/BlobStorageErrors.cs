@@ -36,6 +36,9 @@ internal static class BlobStorageErrors
     public static BlobStoreUnavailableException? FromException(string operation, Exception exception, CancellationToken cancellationToken) =>
         exception switch
         {
+            // After its last retry the pipeline throws every attempt's failure together.
+            AggregateException { InnerExceptions.Count: > 0 } all when FromException(operation, all.InnerExceptions[^1], cancellationToken) is { } last =>
+                new BlobStoreUnavailableException(last.Message, last.ErrorCode, last.Status, exception),
             AuthenticationFailedException => new BlobStoreUnavailableException(
                 $"Blob storage {operation}: no access token could be obtained.", CredentialUnavailable, null, exception),
             RequestFailedException { Status: 0 } => new BlobStoreUnavailableException(
