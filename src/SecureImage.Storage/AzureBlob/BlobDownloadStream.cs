@@ -7,22 +7,8 @@ namespace SecureImage.Storage.AzureBlob;
 /// The unbuffered body of a Get Blob answer. Owns the HTTP message (disposing the stream releases
 /// the connection) and reports a connection lost mid-body as <see cref="BlobStoreUnavailableException"/>.
 /// </summary>
-internal sealed class BlobDownloadStream(Stream body, HttpMessage message) : Stream
+internal sealed class BlobDownloadStream(Stream body, HttpMessage message) : ForwardOnlyReadStream
 {
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
     public override int Read(byte[] buffer, int offset, int count)
     {
         try
@@ -49,16 +35,6 @@ internal sealed class BlobDownloadStream(Stream body, HttpMessage message) : Str
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

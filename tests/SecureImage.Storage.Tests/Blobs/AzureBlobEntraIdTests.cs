@@ -9,22 +9,20 @@ namespace SecureImage.Storage.Tests.Blobs;
 [Collection(BlobStoreCollection.Name)]
 public sealed class AzureBlobEntraIdTests
 {
-    private static CancellationToken Timeout => new CancellationTokenSource(TimeSpan.FromMinutes(1)).Token;
-
     [Fact]
     public async Task A_store_with_a_token_credential_asks_for_the_storage_scope_and_round_trips_a_blob()
     {
         var credential = AzuriteTokenCredential.Valid();
         var store = new AzureBlobStore(AzuriteStores.OAuthOptions(AzuriteStores.NewContainerName(), credential));
-        await store.CreateIfNotExistsAsync(Timeout);
+        await store.CreateIfNotExistsAsync(TestTimeout.OneMinute);
 
-        await store.UploadAsync("e/one", new PatternStream(5000, seed: 5), Timeout);
-        await using (var download = await store.DownloadStreamingAsync("e/one", Timeout))
+        await store.UploadAsync("e/one", new PatternStream(5000, seed: 5), TestTimeout.OneMinute);
+        await using (var download = await store.DownloadStreamingAsync("e/one", TestTimeout.OneMinute))
         {
             await PatternStream.AssertMatchesAsync(download, 5000, seed: 5);
         }
 
-        Assert.True(await store.DeleteIfExistsAsync("e/one", Timeout));
+        Assert.True(await store.DeleteIfExistsAsync("e/one", TestTimeout.OneMinute));
         Assert.Contains(credential.RequestedScopes, scopes => scopes.SequenceEqual(["https://storage.azure.com/.default"]));
     }
 
@@ -42,7 +40,7 @@ public sealed class AzureBlobEntraIdTests
         };
         var store = new AzureBlobStore(AzuriteStores.OAuthOptions(AzuriteStores.NewContainerName(), credential));
 
-        var error = await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.CreateIfNotExistsAsync(Timeout));
+        var error = await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.CreateIfNotExistsAsync(TestTimeout.OneMinute));
 
         Assert.Contains(error.Status, new int?[] { 401, 403 });
         Assert.Equal("AuthenticationFailed", error.ErrorCode);
@@ -54,7 +52,7 @@ public sealed class AzureBlobEntraIdTests
     {
         var store = new AzureBlobStore(AzuriteStores.OAuthOptions(AzuriteStores.NewContainerName(), new NoCredential()));
 
-        var error = await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.CheckAvailableAsync(Timeout));
+        var error = await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.CheckAvailableAsync(TestTimeout.OneMinute));
 
         Assert.Equal("CredentialUnavailable", error.ErrorCode);
         Assert.Null(error.Status);

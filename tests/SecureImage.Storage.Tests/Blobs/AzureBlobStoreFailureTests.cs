@@ -13,8 +13,6 @@ namespace SecureImage.Storage.Tests.Blobs;
 [Collection(BlobStoreCollection.Name)]
 public sealed class AzureBlobStoreFailureTests
 {
-    private static CancellationToken Timeout => new CancellationTokenSource(TimeSpan.FromMinutes(1)).Token;
-
     [Fact]
     public async Task A_store_pointed_at_a_closed_port_throws_BlobStoreUnavailableException_after_bounded_retries()
     {
@@ -31,14 +29,14 @@ public sealed class AzureBlobStoreFailureTests
         var stopwatch = Stopwatch.StartNew();
 
         var error = await Assert.ThrowsAsync<BlobStoreUnavailableException>(
-            () => store.UploadAsync("x/closed", new PatternStream(10, seed: 1), Timeout));
+            () => store.UploadAsync("x/closed", new PatternStream(10, seed: 1), TestTimeout.OneMinute));
 
         Assert.Equal("ServiceUnreachable", error.ErrorCode);
         Assert.Null(error.Status);
         Assert.Equal(1 + clientOptions.Retry.MaxRetries, counter.Attempts);
         Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(30), $"Failing took {stopwatch.Elapsed}.");
-        await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.DownloadStreamingAsync("x/closed", Timeout));
-        await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.CheckAvailableAsync(Timeout));
+        await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.DownloadStreamingAsync("x/closed", TestTimeout.OneMinute));
+        await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.CheckAvailableAsync(TestTimeout.OneMinute));
     }
 
     [Fact]
@@ -51,7 +49,7 @@ public sealed class AzureBlobStoreFailureTests
             StringComparison.Ordinal);
         var store = new AzureBlobStore(options);
 
-        var error = await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.CreateIfNotExistsAsync(Timeout));
+        var error = await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.CreateIfNotExistsAsync(TestTimeout.OneMinute));
 
         Assert.Equal(403, error.Status);
         Assert.False(string.IsNullOrEmpty(error.ErrorCode));
@@ -63,7 +61,7 @@ public sealed class AzureBlobStoreFailureTests
     {
         var store = new AzureBlobStore(AzuriteStores.SharedKeyOptions(AzuriteStores.NewContainerName()));
 
-        var error = await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.CheckAvailableAsync(Timeout));
+        var error = await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.CheckAvailableAsync(TestTimeout.OneMinute));
 
         Assert.Equal(404, error.Status);
         Assert.Equal("ContainerNotFound", error.ErrorCode);
@@ -92,13 +90,13 @@ public sealed class AzureBlobStoreFailureTests
 
         foreach (var store in new[] { new AzureBlobStore(sharedKey), new AzureBlobStore(oauth) })
         {
-            await store.CreateIfNotExistsAsync(Timeout);
-            await store.UploadAsync("l/blocks", new PatternStream(300, seed: 2), Timeout);
-            await foreach (var _ in store.GetBlobsAsync("l/", Timeout))
+            await store.CreateIfNotExistsAsync(TestTimeout.OneMinute);
+            await store.UploadAsync("l/blocks", new PatternStream(300, seed: 2), TestTimeout.OneMinute);
+            await foreach (var _ in store.GetBlobsAsync("l/", TestTimeout.OneMinute))
             {
             }
 
-            Assert.False(await store.DeleteIfExistsAsync("l/missing", Timeout));
+            Assert.False(await store.DeleteIfExistsAsync("l/missing", TestTimeout.OneMinute));
         }
 
         string all;

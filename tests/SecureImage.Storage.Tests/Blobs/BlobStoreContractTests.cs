@@ -18,7 +18,7 @@ public abstract class BlobStoreContractTests
     /// <summary>A fresh, empty store (its own container or folder) with the given upload and list sizes.</summary>
     protected abstract IBlobStore CreateStore(int singlePutThresholdBytes, int blockSizeBytes, int listPageSize);
 
-    private static CancellationToken Timeout => new CancellationTokenSource(TimeSpan.FromMinutes(2)).Token;
+    private static CancellationToken Timeout => TestTimeout.After(TimeSpan.FromMinutes(2));
 
     private async Task<IBlobStore> NewStoreAsync(int singlePutThresholdBytes = Threshold, int blockSizeBytes = BlockSize, int listPageSize = 5000)
     {
