@@ -11,13 +11,14 @@ source "$here/lib.sh"
 # exiftool: the independent check that sanitized images carry no metadata.
 ensure_command exiftool libimage-exiftool-perl
 
-results=$(mktemp -d)
-cleanup() { rm -rf "$results"; }
-trap cleanup EXIT
+# Kept (git-ignored) so a failure can be read after the run.
+results="$repo/TestResults/$(date +%Y%m%d-%H%M%S)"
+mkdir -p "$results"
 
 status=0
-dotnet test SecureImage.sln --configuration Release \
-  --logger "trx" --results-directory "$results" || status=$?
+# PostgreSQL and Azurite (plain and OAuth/HTTPS) on free loopback ports, stopped by PID afterwards.
+bash "$here/with-servers.sh" dotnet test SecureImage.sln --configuration Release \
+  --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results" || status=$?
 
 python3 "$here/trx-summary.py" "$results" || status=$?
 exit $status

@@ -11,6 +11,8 @@ using SecureImage.Core.Imaging;
 using SecureImage.Core.Ingestion;
 using SecureImage.Core.Links;
 using SecureImage.Core.Retention;
+using Azure.Identity;
+using SecureImage.Storage.AzureBlob;
 using SecureImage.Storage.FileSystem;
 using SecureImage.Storage.Sqlite;
 
@@ -113,6 +115,15 @@ internal static class SecureImageServices
             "FileSystem" => new FileSystemBlobStore(new FileSystemBlobStoreOptions
             {
                 RootPath = options.Path ?? Path.Combine(Path.GetFullPath(dataDirectory), "blobs"),
+            }),
+            "AzureBlob" => new AzureBlobStore(new AzureBlobStoreOptions
+            {
+                ContainerName = options.Container,
+                ConnectionString = options.ConnectionString,
+                ServiceUri = options.ConnectionString is null ? options.ServiceUri : null,
+
+                // Entra ID (managed identity in Azure, developer sign-in locally) when no Shared Key is configured.
+                Credential = options.ConnectionString is null ? new DefaultAzureCredential() : null,
             }),
             _ => throw new OptionsValidationException(nameof(BlobsOptions), typeof(BlobsOptions), [$"SecureImage:Blobs:Provider '{options.Provider}' is not available in this build."]),
         };
