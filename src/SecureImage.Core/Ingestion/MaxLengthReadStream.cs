@@ -35,6 +35,12 @@ public sealed class MaxLengthReadStream : Stream
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        if (buffer.IsEmpty)
+        {
+            // A zero-byte read (e.g. waiting for data) is not an attempt to read past the limit.
+            return await _inner.ReadAsync(buffer, cancellationToken);
+        }
+
         // Ask for one byte past the limit at most, so an oversized body is noticed without reading much more.
         var allowed = (int)Math.Min(buffer.Length, _maxBytes - BytesRead + 1);
         if (allowed <= 0)
