@@ -55,6 +55,23 @@ public sealed class MaxLengthReadStreamTests
     }
 
     [Fact]
+    public async Task Body_once_refused_stays_refused()
+    {
+        var limited = new MaxLengthReadStream(new GeneratedStream(100), 10);
+        await Assert.ThrowsAsync<UploadTooLargeException>(() => ReadToEndAsync(limited));
+
+        await Assert.ThrowsAsync<UploadTooLargeException>(() => limited.ReadAsync(new byte[10]).AsTask());
+    }
+
+    [Fact]
+    public async Task Largest_possible_limit_lets_a_body_through()
+    {
+        var limited = new MaxLengthReadStream(new GeneratedStream(100_000), long.MaxValue);
+
+        Assert.Equal(100_000, (await ReadToEndAsync(limited)).Length);
+    }
+
+    [Fact]
     public void Negative_limit_is_refused()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new MaxLengthReadStream(Stream.Null, -1));
