@@ -14,7 +14,7 @@ public sealed class MaxLengthReadStreamTests
     {
         var limited = new MaxLengthReadStream(new TricklingStream(new GeneratedStream(limit), bytesPerRead), limit);
 
-        var read = await ReadToEndAsync(limited);
+        var read = await limited.ReadToEndAsync(4096);
 
         Assert.Equal(limit, read.Length);
         Assert.Equal(limit, limited.BytesRead);
@@ -30,7 +30,7 @@ public sealed class MaxLengthReadStreamTests
     {
         var limited = new MaxLengthReadStream(new TricklingStream(new GeneratedStream(limit + 1), bytesPerRead), limit);
 
-        var refused = await Assert.ThrowsAsync<UploadTooLargeException>(() => ReadToEndAsync(limited));
+        var refused = await Assert.ThrowsAsync<UploadTooLargeException>(() => limited.ReadToEndAsync(4096));
         Assert.Equal(limit, refused.MaxBytes);
     }
 
@@ -40,7 +40,7 @@ public sealed class MaxLengthReadStreamTests
         var source = new CountingStream(new GeneratedStream(10_000_000));
         var limited = new MaxLengthReadStream(source, 1000);
 
-        await Assert.ThrowsAsync<UploadTooLargeException>(() => ReadToEndAsync(limited, bufferSize: 65536));
+        await Assert.ThrowsAsync<UploadTooLargeException>(() => limited.ReadToEndAsync(65536));
         Assert.Equal(1001, source.BytesRead);
     }
 
@@ -50,7 +50,7 @@ public sealed class MaxLengthReadStreamTests
         var limited = new MaxLengthReadStream(new GeneratedStream(10), 10);
 
         Assert.Equal(0, await limited.ReadAsync(Memory<byte>.Empty));
-        Assert.Equal(10, (await ReadToEndAsync(limited)).Length);
+        Assert.Equal(10, (await limited.ReadToEndAsync(4096)).Length);
         Assert.Equal(0, await limited.ReadAsync(Memory<byte>.Empty));
     }
 
@@ -58,7 +58,7 @@ public sealed class MaxLengthReadStreamTests
     public async Task Body_once_refused_stays_refused()
     {
         var limited = new MaxLengthReadStream(new GeneratedStream(100), 10);
-        await Assert.ThrowsAsync<UploadTooLargeException>(() => ReadToEndAsync(limited));
+        await Assert.ThrowsAsync<UploadTooLargeException>(() => limited.ReadToEndAsync(4096));
 
         await Assert.ThrowsAsync<UploadTooLargeException>(() => limited.ReadAsync(new byte[10]).AsTask());
     }
@@ -68,63 +68,12 @@ public sealed class MaxLengthReadStreamTests
     {
         var limited = new MaxLengthReadStream(new GeneratedStream(100_000), long.MaxValue);
 
-        Assert.Equal(100_000, (await ReadToEndAsync(limited)).Length);
+        Assert.Equal(100_000, (await limited.ReadToEndAsync(4096)).Length);
     }
 
     [Fact]
     public void Negative_limit_is_refused()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new MaxLengthReadStream(Stream.Null, -1));
-    }
-
-    private static async Task<byte[]> ReadToEndAsync(Stream stream, int bufferSize = 4096)
-    {
-        var output = new MemoryStream();
-        var buffer = new byte[bufferSize];
-        int read;
-        while ((read = await stream.ReadAsync(buffer)) > 0)
-        {
-            output.Write(buffer, 0, read);
-        }
-
-        return output.ToArray();
-    }
-
-    private sealed class CountingStream(Stream inner) : Stream
-    {
-        public long BytesRead { get; private set; }
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            var read = await inner.ReadAsync(buffer, cancellationToken);
-            BytesRead += read;
-            return read;
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

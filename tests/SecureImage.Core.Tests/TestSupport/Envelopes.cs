@@ -33,14 +33,6 @@ internal static class Envelopes
     public static async Task<byte[]> DecryptAsync(byte[] envelope, byte[] dataKey, Guid imageId, int chunkSize = 4099)
     {
         await using var decrypting = new EnvelopeDecryptingStream(new MemoryStream(envelope, writable: false), dataKey, imageId);
-        var output = new MemoryStream();
-        var buffer = new byte[chunkSize];
-        int read;
-        while ((read = await decrypting.ReadAsync(buffer)) > 0)
-        {
-            output.Write(buffer, 0, read);
-        }
-
-        return output.ToArray();
+        return await decrypting.ReadToEndAsync(chunkSize);
     }
 }
