@@ -35,13 +35,21 @@ public sealed class MaxLengthReadStream : Stream
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        if (buffer.IsEmpty)
+        {
+            // A zero-byte read (e.g. waiting for data) is not an attempt to read past the limit.
+            return await _inner.ReadAsync(buffer, cancellationToken);
+        }
+
         // Ask for one byte past the limit at most, so an oversized body is noticed without reading much more.
-        var allowed = (int)Math.Min(buffer.Length, _maxBytes - BytesRead + 1);
-        if (allowed <= 0)
+        // (Compared before adding one, so a limit of long.MaxValue does not overflow.)
+        var remaining = _maxBytes - BytesRead;
+        if (remaining < 0)
         {
             throw new UploadTooLargeException(_maxBytes);
         }
 
+        var allowed = remaining < buffer.Length ? (int)remaining + 1 : buffer.Length;
         var read = await _inner.ReadAsync(buffer[..allowed], cancellationToken);
         BytesRead += read;
         if (BytesRead > _maxBytes)

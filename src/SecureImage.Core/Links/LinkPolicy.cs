@@ -9,6 +9,12 @@ public static class LinkPolicy
     /// <summary>The expiry of a link issued at <paramref name="now"/>, or null when the image has no whole second left.</summary>
     public static DateTimeOffset? ExpiryFor(DateTimeOffset now, DateTimeOffset imageExpiresAt, TimeSpan lifetime)
     {
+        // A link for an image with less than a second left would live for a few milliseconds at best.
+        if (imageExpiresAt - now < TimeSpan.FromSeconds(1))
+        {
+            return null;
+        }
+
         var candidate = now + lifetime;
         if (candidate > imageExpiresAt)
         {

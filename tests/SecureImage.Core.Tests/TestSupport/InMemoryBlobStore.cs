@@ -1,0 +1,67 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using SecureImage.Core.Blobs;
+
+namespace SecureImage.Core.Tests.TestSupport;
+
+/// <summary>
+/// Blobs in a dictionary. It models the least forgiving store: an upload that fails part-way keeps
+/// what arrived, so only the caller's clean-up removes it. With <see cref="FailAfterBytes"/> set it
+/// fails mid-upload like an outage.
+/// </summary>
+internal sealed class InMemoryBlobStore : IBlobStore
+{
+    private readonly ConcurrentDictionary<string, byte[]> _blobs = new(StringComparer.Ordinal);
+
+    /// <summary>Throw <see cref="BlobStoreUnavailableException"/> once an upload has received more than this many bytes.</summary>
+    public long? FailAfterBytes { get; init; }
+
+    public IReadOnlyDictionary<string, byte[]> Blobs => _blobs;
+
+    /// <summary>Every name an upload was started for, in order.</summary>
+    public ConcurrentQueue<string> UploadsStarted { get; } = new();
+
+    public Task CreateIfNotExistsAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task UploadAsync(string blobName, Stream content, CancellationToken cancellationToken)
+    {
+        UploadsStarted.Enqueue(blobName);
+        var received = new MemoryStream();
+        var buffer = new byte[8192];
+        try
+        {
+            int read;
+            while ((read = await content.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                received.Write(buffer, 0, read);
+                if (received.Length > FailAfterBytes)
+                {
+                    throw new BlobStoreUnavailableException("The test store is down.", "ServerBusy", 503);
+                }
+            }
+        }
+        finally
+        {
+            _blobs[blobName] = received.ToArray();
+        }
+    }
+
+    public Task<Stream> DownloadStreamingAsync(string blobName, CancellationToken cancellationToken) =>
+        _blobs.TryGetValue(blobName, out var bytes)
+            ? Task.FromResult<Stream>(new MemoryStream(bytes, writable: false))
+            : throw new BlobNotFoundException("No such blob.");
+
+    public Task<bool> DeleteIfExistsAsync(string blobName, CancellationToken cancellationToken) =>
+        Task.FromResult(_blobs.TryRemove(blobName, out _));
+
+    public async IAsyncEnumerable<BlobItem> GetBlobsAsync(string? prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        foreach (var (name, bytes) in _blobs.Where(b => b.Key.StartsWith(prefix ?? "", StringComparison.Ordinal)))
+        {
+            await Task.Yield();
+            yield return new BlobItem(name, bytes.Length, DateTimeOffset.UnixEpoch);
+        }
+    }
+
+    public Task CheckAvailableAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

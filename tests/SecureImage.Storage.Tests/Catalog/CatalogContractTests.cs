@@ -1,0 +1,364 @@
+using SecureImage.Core.Catalog;
+using SecureImage.Core.Crypto;
+
+namespace SecureImage.Storage.Tests.Catalog;
+
+/// <summary>
+/// What every <see cref="IImageCatalog"/> adapter must do, whatever its provider. A subclass per
+/// provider supplies a fresh, migrated catalog for each test; nothing here depends on the provider.
+/// </summary>
+public abstract class CatalogContractTests
+{
+    protected static readonly DateTimeOffset T0 = DateTimeOffset.FromUnixTimeMilliseconds(1_760_000_000_123);
+
+    /// <summary>A fresh, empty catalog with every migration applied, owned by the current test.</summary>
+    protected abstract Task<IImageCatalog> CreateMigratedCatalogAsync();
+
+    [Fact]
+    public async Task Consent_round_trips_with_every_field()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var consent = NewConsent("bot-a") with { Source = ConsentSources.KakaoPlugin };
+
+        await catalog.AddConsentAsync(consent, CancellationToken.None);
+
+        Assert.Equal(consent, await catalog.FindConsentAsync(consent.Id, CancellationToken.None));
+        Assert.Null(await catalog.FindConsentAsync(Guid.NewGuid(), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Consent_grant_is_audited()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var consent = NewConsent("bot-a");
+
+        await catalog.AddConsentAsync(consent, CancellationToken.None);
+
+        var granted = Assert.Single(await catalog.GetHistoryAsync(consent.Id, CancellationToken.None));
+        Assert.Equal((AuditKinds.ConsentGranted, "bot-a", consent.Id, (Guid?)null, consent.GrantedAt), (granted.Kind, granted.BotId, granted.ConsentId, granted.ImageId, granted.At));
+    }
+
+    [Fact]
+    public async Task Image_round_trips_with_every_field_exactly()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var consent = await AddConsentAsync(catalog, "bot-a");
+        var image = NewImage(consent) with
+        {
+            ContentType = "image/webp",
+            Bytes = 5_000_000_123,
+            Width = 19_999,
+            Height = 1,
+            CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(1_760_000_000_999),
+            ExpiresAt = DateTimeOffset.FromUnixTimeMilliseconds(1_760_259_200_001),
+        };
+
+        Assert.True(await catalog.AddImageAsync(image, CancellationToken.None));
+
+        var found = await catalog.FindImageAsync(image.Id, CancellationToken.None);
+        Assert.NotNull(found);
+        AssertSameImage(image, found);
+        Assert.Null(await catalog.FindImageAsync(Guid.NewGuid(), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Image_upload_is_audited()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var image = NewImage(await AddConsentAsync(catalog, "bot-a"));
+
+        await catalog.AddImageAsync(image, CancellationToken.None);
+
+        var uploaded = Assert.Single(await catalog.GetHistoryAsync(image.Id, CancellationToken.None));
+        Assert.Equal((AuditKinds.ImageUploaded, "bot-a", image.Id, (Guid?)image.ConsentId, image.CreatedAt), (uploaded.Kind, uploaded.BotId, uploaded.ImageId, uploaded.ConsentId, uploaded.At));
+    }
+
+    [Fact]
+    public async Task Image_under_a_withdrawn_consent_is_not_added()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var consent = await AddConsentAsync(catalog, "bot-a");
+        await catalog.WithdrawConsentAsync(consent.Id, "bot:bot-a", T0, CancellationToken.None);
+        var image = NewImage(consent);
+
+        Assert.False(await catalog.AddImageAsync(image, CancellationToken.None));
+
+        await AssertNothingRecordedAsync(catalog, image);
+    }
+
+    [Fact]
+    public async Task Image_under_another_bots_consent_is_not_added()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var consent = await AddConsentAsync(catalog, "bot-a");
+        var image = NewImage(consent) with { BotId = "bot-b" };
+
+        Assert.False(await catalog.AddImageAsync(image, CancellationToken.None));
+
+        await AssertNothingRecordedAsync(catalog, image);
+    }
+
+    [Fact]
+    public async Task Image_under_an_unknown_consent_is_not_added()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var image = NewImage(NewConsent("bot-a"));
+
+        Assert.False(await catalog.AddImageAsync(image, CancellationToken.None));
+
+        await AssertNothingRecordedAsync(catalog, image);
+    }
+
+    [Fact]
+    public async Task Withdrawing_an_unknown_consent_returns_null()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+
+        Assert.Null(await catalog.WithdrawConsentAsync(Guid.NewGuid(), "bot:bot-a", T0, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Withdrawing_a_consent_expires_its_images_at_once_and_leaves_others_alone()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var consent = await AddConsentAsync(catalog, "bot-a");
+        var other = await AddConsentAsync(catalog, "bot-a");
+        var first = await AddImageAsync(catalog, NewImage(consent));
+        var second = await AddImageAsync(catalog, NewImage(consent));
+        var alreadyExpiring = await AddImageAsync(catalog, NewImage(consent) with { ExpiresAt = T0.AddMinutes(5) });
+        var untouched = await AddImageAsync(catalog, NewImage(other));
+        var withdrawnAt = T0.AddMinutes(30);
+
+        var toErase = await catalog.WithdrawConsentAsync(consent.Id, "bot:bot-a", withdrawnAt, CancellationToken.None);
+
+        Assert.NotNull(toErase);
+        Assert.Equal(
+            new[] { first.Id, second.Id, alreadyExpiring.Id }.Order(),
+            toErase.Select(i => i.Id).Order());
+        Assert.All(toErase, i => Assert.Equal("consent-withdrawn", i.PendingEraseReason));
+        Assert.Equal(withdrawnAt, (await catalog.FindConsentAsync(consent.Id, CancellationToken.None))!.WithdrawnAt);
+        foreach (var image in new[] { first, second })
+        {
+            var found = await catalog.FindImageAsync(image.Id, CancellationToken.None);
+            Assert.Equal((withdrawnAt, "consent-withdrawn", ImageState.Active), (found!.ExpiresAt, found.PendingEraseReason, found.State));
+            Assert.True(found.IsGone(withdrawnAt));
+        }
+
+        Assert.Equal(T0.AddMinutes(5), (await catalog.FindImageAsync(alreadyExpiring.Id, CancellationToken.None))!.ExpiresAt);
+        AssertSameImage(untouched, (await catalog.FindImageAsync(untouched.Id, CancellationToken.None))!);
+    }
+
+    [Fact]
+    public async Task Withdrawing_a_consent_twice_audits_it_once_and_keeps_the_first_time()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var consent = await AddConsentAsync(catalog, "bot-a");
+        var image = await AddImageAsync(catalog, NewImage(consent));
+
+        await catalog.WithdrawConsentAsync(consent.Id, "bot:bot-a", T0.AddMinutes(1), CancellationToken.None);
+        var again = await catalog.WithdrawConsentAsync(consent.Id, "bot:bot-a", T0.AddMinutes(2), CancellationToken.None);
+
+        Assert.Equal([image.Id], again!.Select(i => i.Id));
+        Assert.Equal(T0.AddMinutes(1), (await catalog.FindConsentAsync(consent.Id, CancellationToken.None))!.WithdrawnAt);
+        Assert.Equal(T0.AddMinutes(1), (await catalog.FindImageAsync(image.Id, CancellationToken.None))!.ExpiresAt);
+        var withdrawn = Assert.Single(await catalog.GetHistoryAsync(consent.Id, CancellationToken.None), e => e.Kind == AuditKinds.ConsentWithdrawn);
+        Assert.Equal((T0.AddMinutes(1), "bot:bot-a", consent.Id, "bot-a"), (withdrawn.At, withdrawn.Actor, withdrawn.ConsentId, withdrawn.BotId));
+    }
+
+    [Fact]
+    public async Task Withdrawing_a_consent_does_not_list_images_already_erased()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var consent = await AddConsentAsync(catalog, "bot-a");
+        var erased = await AddImageAsync(catalog, NewImage(consent));
+        await catalog.MarkErasedAsync(erased.Id, "retention", "system:retention", T0.AddMinutes(1), CancellationToken.None);
+
+        var toErase = await catalog.WithdrawConsentAsync(consent.Id, "bot:bot-a", T0.AddMinutes(2), CancellationToken.None);
+
+        Assert.Empty(toErase!);
+        Assert.Null((await catalog.FindImageAsync(erased.Id, CancellationToken.None))!.PendingEraseReason);
+    }
+
+    [Fact]
+    public async Task Requesting_an_erase_expires_the_image_now_and_records_why()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var image = await AddImageAsync(catalog, NewImage(await AddConsentAsync(catalog, "bot-a")));
+        var at = T0.AddHours(1);
+
+        Assert.True(await catalog.RequestEraseAsync(image.Id, "deleted-by-bot", "bot:bot-a", at, CancellationToken.None));
+
+        var found = (await catalog.FindImageAsync(image.Id, CancellationToken.None))!;
+        Assert.Equal((at, "deleted-by-bot", ImageState.Active), (found.ExpiresAt, found.PendingEraseReason, found.State));
+        Assert.NotNull(found.WrappedKey);
+        var requested = Assert.Single(await catalog.GetHistoryAsync(image.Id, CancellationToken.None), e => e.Kind == AuditKinds.EraseRequested);
+        Assert.Equal((at, "bot:bot-a", "deleted-by-bot", "bot-a"), (requested.At, requested.Actor, requested.Reason, requested.BotId));
+    }
+
+    [Fact]
+    public async Task Requesting_an_erase_never_extends_the_expiry()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var image = await AddImageAsync(catalog, NewImage(await AddConsentAsync(catalog, "bot-a")) with { ExpiresAt = T0.AddMinutes(1) });
+
+        Assert.True(await catalog.RequestEraseAsync(image.Id, "admin", "admin:alice", T0.AddMinutes(5), CancellationToken.None));
+
+        Assert.Equal(T0.AddMinutes(1), (await catalog.FindImageAsync(image.Id, CancellationToken.None))!.ExpiresAt);
+    }
+
+    [Fact]
+    public async Task Requesting_an_erase_of_an_unknown_or_erased_image_returns_false()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var image = await AddImageAsync(catalog, NewImage(await AddConsentAsync(catalog, "bot-a")));
+        await catalog.MarkErasedAsync(image.Id, "retention", "system:retention", T0.AddMinutes(1), CancellationToken.None);
+
+        Assert.False(await catalog.RequestEraseAsync(Guid.NewGuid(), "admin", "admin:alice", T0.AddMinutes(2), CancellationToken.None));
+        Assert.False(await catalog.RequestEraseAsync(image.Id, "admin", "admin:alice", T0.AddMinutes(2), CancellationToken.None));
+        Assert.DoesNotContain(await catalog.GetHistoryAsync(image.Id, CancellationToken.None), e => e.Kind == AuditKinds.EraseRequested);
+    }
+
+    [Fact]
+    public async Task Marking_an_image_erased_shreds_its_key_and_audits_it_once()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var image = await AddImageAsync(catalog, NewImage(await AddConsentAsync(catalog, "bot-a")));
+        await catalog.RequestEraseAsync(image.Id, "deleted-by-bot", "bot:bot-a", T0.AddMinutes(1), CancellationToken.None);
+        var at = T0.AddMinutes(2);
+
+        Assert.True(await catalog.MarkErasedAsync(image.Id, "deleted-by-bot", "system:eraser", at, CancellationToken.None));
+        Assert.False(await catalog.MarkErasedAsync(image.Id, "retention", "system:retention", at.AddMinutes(1), CancellationToken.None));
+
+        var found = (await catalog.FindImageAsync(image.Id, CancellationToken.None))!;
+        Assert.Null(found.WrappedKey);
+        Assert.Equal((ImageState.Erased, (DateTimeOffset?)at, "deleted-by-bot", (string?)null), (found.State, found.ErasedAt, found.EraseReason, found.PendingEraseReason));
+        Assert.True(found.IsGone(at));
+        var erased = Assert.Single(await catalog.GetHistoryAsync(image.Id, CancellationToken.None), e => e.Kind == AuditKinds.ImageErased);
+        Assert.Equal((at, "system:eraser", "deleted-by-bot", (Guid?)image.ConsentId), (erased.At, erased.Actor, erased.Reason, erased.ConsentId));
+    }
+
+    [Fact]
+    public async Task Marking_an_unknown_image_erased_returns_false()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+
+        Assert.False(await catalog.MarkErasedAsync(Guid.NewGuid(), "retention", "system:retention", T0, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Concurrent_erases_of_one_image_erase_it_exactly_once()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var image = await AddImageAsync(catalog, NewImage(await AddConsentAsync(catalog, "bot-a")));
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var erases = Enumerable.Range(0, 8).Select(i => Task.Run(async () =>
+        {
+            await start.Task;
+            return await catalog.MarkErasedAsync(image.Id, "retention", $"system:worker-{i}", T0.AddMinutes(1), CancellationToken.None);
+        })).ToArray();
+        start.SetResult();
+        var results = await Task.WhenAll(erases);
+
+        Assert.Single(results, erased => erased);
+        Assert.Single(await catalog.GetHistoryAsync(image.Id, CancellationToken.None), e => e.Kind == AuditKinds.ImageErased);
+    }
+
+    [Fact]
+    public async Task History_lists_an_images_events_oldest_first()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var consent = await AddConsentAsync(catalog, "bot-a");
+        var image = await AddImageAsync(catalog, NewImage(consent));
+        var other = await AddImageAsync(catalog, NewImage(consent));
+        await catalog.AppendAuditAsync(new AuditEvent(T0.AddMinutes(1), AuditKinds.LinkIssued, "bot-a", image.Id, null, "bot:bot-a", null), CancellationToken.None);
+        await catalog.AppendAuditAsync(new AuditEvent(T0.AddMinutes(1), AuditKinds.LinkIssued, "bot-a", other.Id, null, "bot:bot-a", null), CancellationToken.None);
+        await catalog.AppendAuditAsync(new AuditEvent(T0.AddMinutes(2), AuditKinds.ImageDownloaded, "bot-a", image.Id, null, "link", null), CancellationToken.None);
+        await catalog.RequestEraseAsync(image.Id, "deleted-by-bot", "bot:bot-a", T0.AddMinutes(3), CancellationToken.None);
+        await catalog.MarkErasedAsync(image.Id, "deleted-by-bot", "system:eraser", T0.AddMinutes(3), CancellationToken.None);
+
+        var history = await catalog.GetHistoryAsync(image.Id, CancellationToken.None);
+
+        Assert.Equal(
+            [AuditKinds.ImageUploaded, AuditKinds.LinkIssued, AuditKinds.ImageDownloaded, AuditKinds.EraseRequested, AuditKinds.ImageErased],
+            history.Select(e => e.Kind));
+        Assert.All(history, e => Assert.Equal(image.Id, e.ImageId));
+        Assert.Equal(new AuditEvent(T0.AddMinutes(2), AuditKinds.ImageDownloaded, "bot-a", image.Id, null, "link", null), history[2]);
+    }
+
+    [Fact]
+    public async Task History_of_a_consent_lists_its_own_events_oldest_first()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var consent = await AddConsentAsync(catalog, "bot-a");
+        await AddImageAsync(catalog, NewImage(consent));
+        await catalog.WithdrawConsentAsync(consent.Id, "bot:bot-a", T0.AddMinutes(1), CancellationToken.None);
+
+        var history = await catalog.GetHistoryAsync(consent.Id, CancellationToken.None);
+
+        Assert.Equal([AuditKinds.ConsentGranted, AuditKinds.ImageUploaded, AuditKinds.ConsentWithdrawn], history.Select(e => e.Kind));
+        Assert.Empty(await catalog.GetHistoryAsync(Guid.NewGuid(), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Migrating_twice_is_harmless()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var consent = await AddConsentAsync(catalog, "bot-a");
+        var image = await AddImageAsync(catalog, NewImage(consent));
+
+        await catalog.MigrateAsync(CancellationToken.None);
+        await catalog.CheckAvailableAsync(CancellationToken.None);
+
+        AssertSameImage(image, (await catalog.FindImageAsync(image.Id, CancellationToken.None))!);
+        Assert.True(await catalog.AddImageAsync(NewImage(consent), CancellationToken.None));
+    }
+
+    protected static ConsentRecord NewConsent(string botId) =>
+        new(Guid.NewGuid(), botId, new string('c', 64), "image-transfer", "2025-01", ConsentSources.Api, T0.AddMinutes(-10), WithdrawnAt: null);
+
+    protected static ImageRecord NewImage(ConsentRecord consent) => new(
+        Guid.NewGuid(),
+        consent.BotId,
+        consent.SubjectHash,
+        consent.Id,
+        "image/jpeg",
+        12_345,
+        640,
+        480,
+        Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()),
+        new WrappedKey("kek-1", Enumerable.Range(0, 61).Select(i => (byte)(i * 7)).ToArray()),
+        T0,
+        T0.AddDays(3),
+        ImageState.Active,
+        ErasedAt: null,
+        EraseReason: null,
+        PendingEraseReason: null);
+
+    protected static async Task<ConsentRecord> AddConsentAsync(IImageCatalog catalog, string botId)
+    {
+        var consent = NewConsent(botId);
+        await catalog.AddConsentAsync(consent, CancellationToken.None);
+        return consent;
+    }
+
+    protected static async Task<ImageRecord> AddImageAsync(IImageCatalog catalog, ImageRecord image)
+    {
+        Assert.True(await catalog.AddImageAsync(image, CancellationToken.None));
+        return image;
+    }
+
+    /// <summary>Records compare their wrapped key bytes by reference, so those are compared apart.</summary>
+    protected static void AssertSameImage(ImageRecord expected, ImageRecord actual)
+    {
+        Assert.Equal(expected with { WrappedKey = null }, actual with { WrappedKey = null });
+        Assert.Equal(expected.WrappedKey?.KeyId, actual.WrappedKey?.KeyId);
+        Assert.Equal(expected.WrappedKey?.Ciphertext, actual.WrappedKey?.Ciphertext);
+    }
+
+    private static async Task AssertNothingRecordedAsync(IImageCatalog catalog, ImageRecord image)
+    {
+        Assert.Null(await catalog.FindImageAsync(image.Id, CancellationToken.None));
+        Assert.Empty(await catalog.GetHistoryAsync(image.Id, CancellationToken.None));
+    }
+}
