@@ -4,6 +4,7 @@ using SecureImage.Api.Features.Downloads;
 using SecureImage.Api.Features.Health;
 using SecureImage.Api.Features.Images;
 using SecureImage.Api.Features.Links;
+using SecureImage.Api.Features.Reports;
 using SecureImage.Api.Features.Uploads;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -22,6 +23,7 @@ app.MapUploadsEndpoints();
 app.MapImagesEndpoints();
 app.MapLinksEndpoints();
 app.MapDownloadsEndpoints();
+app.MapReportsEndpoints();
 
 app.Run();
 

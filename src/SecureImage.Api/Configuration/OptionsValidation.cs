@@ -28,10 +28,26 @@ internal sealed class ValidateLinksOptions : IValidateOptions<LinksOptions>
 
 internal sealed class ValidateRetentionOptions : IValidateOptions<RetentionOptions>
 {
-    public ValidateOptionsResult Validate(string? name, RetentionOptions options) =>
-        options.Period <= TimeSpan.Zero ? ValidateOptionsResult.Fail("SecureImage:Retention:Period must be positive.")
-        : options.SweepInterval <= TimeSpan.Zero ? ValidateOptionsResult.Fail("SecureImage:Retention:SweepInterval must be positive.")
-        : ValidateOptionsResult.Success;
+    public ValidateOptionsResult Validate(string? name, RetentionOptions options)
+    {
+        var failures = new List<string>();
+        foreach (var (value, key) in new[]
+        {
+            (options.Period, "Period"),
+            (options.SweepInterval, "SweepInterval"),
+            (options.ClaimLease, "ClaimLease"),
+            (options.ReconcileInterval, "ReconcileInterval"),
+            (options.OrphanGracePeriod, "OrphanGracePeriod"),
+        })
+        {
+            if (value <= TimeSpan.Zero)
+            {
+                failures.Add($"SecureImage:Retention:{key} must be positive.");
+            }
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
 }
 
 internal sealed class ValidateStorageProviders : IValidateOptions<BlobsOptions>

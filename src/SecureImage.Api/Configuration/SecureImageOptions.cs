@@ -59,6 +59,19 @@ internal sealed class RetentionOptions
 
     /// <summary>How often the retention job runs.</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Images claimed per sweep batch.</summary>
+    [Range(1, 10_000)]
+    public int SweepBatchSize { get; set; } = 500;
+
+    /// <summary>How long a sweep's claim keeps other instances off an image; a failed erase is retried after it.</summary>
+    public TimeSpan ClaimLease { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How often orphan blobs (written, never committed) are looked for.</summary>
+    public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Blobs younger than this are never treated as orphans: their upload may still be committing.</summary>
+    public TimeSpan OrphanGracePeriod { get; set; } = TimeSpan.FromHours(1);
 }
 
 internal sealed class LinksOptions

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using SecureImage.Api.Features.Health;
 using SecureImage.Api.Features.Links;
+using SecureImage.Api.Jobs;
 using SecureImage.Api.Problems;
 using SecureImage.Api.Security;
 using SecureImage.Core.Blobs;
@@ -30,7 +31,7 @@ internal static class SecureImageServices
         services.AddOptions<StorageRootOptions>().Bind(root).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<CatalogOptions>().Bind(root.GetSection(CatalogOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<BlobsOptions>().Bind(root.GetSection(BlobsOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<RetentionOptions>().Bind(root.GetSection(RetentionOptions.Section)).ValidateOnStart();
+        services.AddOptions<RetentionOptions>().Bind(root.GetSection(RetentionOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<LinksOptions>().Bind(root.GetSection(LinksOptions.Section)).ValidateOnStart();
         services.AddOptions<LimitsOptions>().Bind(root.GetSection(LimitsOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<KeysOptions>().Bind(root.GetSection(KeysOptions.Section));
@@ -56,6 +57,7 @@ internal static class SecureImageServices
             isDevelopment));
 
         services.AddSingleton<IImageCatalog>(sp => CreateCatalog(sp));
+        services.AddSingleton<IRetentionCatalog>(sp => (IRetentionCatalog)sp.GetRequiredService<IImageCatalog>());
         services.AddSingleton<IBlobStore>(sp => CreateBlobStore(sp));
         services.AddSingleton<IImageSanitizer, ContainerImageSanitizer>();
         services.AddSingleton(sp =>
@@ -71,6 +73,7 @@ internal static class SecureImageServices
         services.AddSingleton<ImageEraser>();
         services.AddSingleton<LinkIssuer>();
         services.AddHostedService<StorageInitializer>();
+        services.AddSecureImageJobs(builder.Configuration);
 
         services.AddAuthentication(ApiKeyDefaults.Scheme)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyDefaults.Scheme, null);

@@ -37,7 +37,7 @@ public interface IImageCatalog
 
     /// <summary>
     /// Shreds the wrapped key, marks the row erased and appends one <see cref="AuditKinds.ImageErased"/>
-    /// event. Idempotent: returns false and writes nothing if the image is already erased.
+    /// event. Idempotent: returns false and writes nothing if the image is already erased or on legal hold.
     /// </summary>
     Task<bool> MarkErasedAsync(Guid imageId, string reason, string actor, DateTimeOffset at, CancellationToken cancellationToken);
 

@@ -6,7 +6,8 @@ namespace SecureImage.Core.Retention;
 /// <summary>
 /// The one erase path for every reason: delete the blob (a missing blob counts as deleted), then in
 /// one catalog transaction shred the wrapped key, mark the row erased and append one audit event.
-/// Safe to repeat: an image already erased is left alone and audited only once.
+/// Safe to repeat: an image already erased is left alone and audited only once. An image on legal
+/// hold is never erased.
 /// </summary>
 public sealed class ImageEraser
 {
@@ -25,7 +26,8 @@ public sealed class ImageEraser
     public async Task<bool> EraseAsync(ImageRecord image, string reason, string actor, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(image);
-        if (image.State == ImageState.Erased)
+        // A legal hold outranks every erase reason; the reason waits until the hold is released.
+        if (image.State is ImageState.Erased or ImageState.Held)
         {
             return false;
         }

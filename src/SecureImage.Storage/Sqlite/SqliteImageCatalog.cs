@@ -3,11 +3,12 @@ using System.Globalization;
 using Microsoft.Data.Sqlite;
 using SecureImage.Core.Catalog;
 using SecureImage.Core.Crypto;
+using SecureImage.Core.Retention;
 
 namespace SecureImage.Storage.Sqlite;
 
 /// <summary>The catalog on SQLite, for the embedded default. Every change and its audit event share one transaction.</summary>
-public sealed class SqliteImageCatalog : IImageCatalog
+public sealed partial class SqliteImageCatalog : IImageCatalog, IRetentionCatalog
 {
     private const string ImageColumns =
         "id, bot_id, subject_hash, consent_id, content_type, bytes, width, height, blob_name, key_id, wrapped_key, created_at, expires_at, state, erased_at, erase_reason, pending_erase_reason";
@@ -225,36 +226,8 @@ public sealed class SqliteImageCatalog : IImageCatalog
         return true;
     });
 
-    public Task<bool> MarkErasedAsync(Guid imageId, string reason, string actor, DateTimeOffset at, CancellationToken cancellationToken) => RunAsync(async connection =>
-    {
-        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-        string? botId;
-        string? consentId;
-        await using (var update = Command(connection, transaction, """
-            UPDATE images
-               SET state = 'erased', wrapped_key = NULL, key_id = NULL, erased_at = $at, erase_reason = $reason,
-                   pending_erase_reason = NULL, expires_at = MIN(expires_at, $at)
-             WHERE id = $id AND state <> 'erased'
-            RETURNING bot_id, consent_id;
-            """))
-        {
-            update.Parameters.AddWithValue("$id", Id(imageId));
-            update.Parameters.AddWithValue("$at", Time(at));
-            update.Parameters.AddWithValue("$reason", reason);
-            await using var reader = await update.ExecuteReaderAsync(cancellationToken);
-            if (!await reader.ReadAsync(cancellationToken))
-            {
-                return false;
-            }
-
-            botId = reader.GetString(0);
-            consentId = reader.GetString(1);
-        }
-
-        await InsertAuditAsync(connection, transaction, new AuditEvent(at, AuditKinds.ImageErased, botId, imageId, Guid.Parse(consentId), actor, reason), cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return true;
-    });
+    public async Task<bool> MarkErasedAsync(Guid imageId, string reason, string actor, DateTimeOffset at, CancellationToken cancellationToken) =>
+        await MarkErasedAsync([new ErasedImage(imageId, reason)], actor, at, cancellationToken) == 1;
 
     public Task AppendAuditAsync(AuditEvent auditEvent, CancellationToken cancellationToken) => RunAsync(async connection =>
     {
@@ -320,20 +293,44 @@ public sealed class SqliteImageCatalog : IImageCatalog
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    private const string MarkErasedSql = """
+        UPDATE images
+           SET state = 'erased', wrapped_key = NULL, key_id = NULL, erased_at = $at, erase_reason = $reason,
+               pending_erase_reason = NULL, claimed_until = NULL, expires_at = MIN(expires_at, $at)
+         WHERE id = $id AND state NOT IN ('erased', 'held')
+        RETURNING bot_id, consent_id;
+        """;
+
     private static async Task InsertAuditAsync(SqliteConnection connection, SqliteTransaction? transaction, AuditEvent e, CancellationToken cancellationToken)
     {
-        await using var command = Command(connection, transaction, """
+        await using var command = AuditInsertCommand(connection, transaction);
+        SetAudit(command, e);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static SqliteCommand AuditInsertCommand(SqliteConnection connection, SqliteTransaction? transaction)
+    {
+        var command = Command(connection, transaction, """
             INSERT INTO audit_events (at, kind, bot_id, image_id, consent_id, actor, reason)
             VALUES ($at, $kind, $bot, $image, $consent, $actor, $reason);
             """);
-        command.Parameters.AddWithValue("$at", Time(e.At));
-        command.Parameters.AddWithValue("$kind", e.Kind);
-        command.Parameters.AddWithValue("$bot", (object?)e.BotId ?? DBNull.Value);
-        command.Parameters.AddWithValue("$image", e.ImageId is { } image ? Id(image) : DBNull.Value);
-        command.Parameters.AddWithValue("$consent", e.ConsentId is { } consent ? Id(consent) : DBNull.Value);
-        command.Parameters.AddWithValue("$actor", e.Actor);
-        command.Parameters.AddWithValue("$reason", (object?)e.Reason ?? DBNull.Value);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        foreach (var name in new[] { "$at", "$kind", "$bot", "$image", "$consent", "$actor", "$reason" })
+        {
+            command.Parameters.Add(name, SqliteType.Text);
+        }
+
+        return command;
+    }
+
+    private static void SetAudit(SqliteCommand command, AuditEvent e)
+    {
+        command.Parameters["$at"].Value = Time(e.At);
+        command.Parameters["$kind"].Value = e.Kind;
+        command.Parameters["$bot"].Value = (object?)e.BotId ?? DBNull.Value;
+        command.Parameters["$image"].Value = e.ImageId is { } image ? Id(image) : DBNull.Value;
+        command.Parameters["$consent"].Value = e.ConsentId is { } consent ? Id(consent) : DBNull.Value;
+        command.Parameters["$actor"].Value = e.Actor;
+        command.Parameters["$reason"].Value = (object?)e.Reason ?? DBNull.Value;
     }
 
     private static ConsentRecord ReadConsent(DbDataReader r) => new(

@@ -1,37 +1,41 @@
+using System.Diagnostics;
+
 namespace SecureImage.Api.Tests.TestSupport;
 
-/// <summary>A clock the test moves by hand. Timers and timestamps stay real.</summary>
-public sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
+/// <summary>
+/// A clock the test moves by hand. Frozen by default, so a test can stand on an exact millisecond;
+/// flowing, it also moves with real time, which Quartz needs to fire its triggers (the scheduler runs
+/// on the container's clock).
+/// </summary>
+public sealed class ManualTimeProvider(DateTimeOffset start, bool flowing = false) : TimeProvider
 {
     private readonly Lock _gate = new();
-    private DateTimeOffset _now = start;
+    private DateTimeOffset _anchor = start;
+    private long _anchorTimestamp = Stopwatch.GetTimestamp();
 
     public ManualTimeProvider()
         : this(new DateTimeOffset(2026, 11, 23, 9, 0, 0, TimeSpan.Zero))
     {
     }
 
+    public bool Flowing { get; set; } = flowing;
+
     public override DateTimeOffset GetUtcNow()
     {
         lock (_gate)
         {
-            return _now;
+            return Flowing ? _anchor + Stopwatch.GetElapsedTime(_anchorTimestamp) : _anchor;
         }
     }
 
-    public void Advance(TimeSpan by)
-    {
-        lock (_gate)
-        {
-            _now += by;
-        }
-    }
+    public void Advance(TimeSpan by) => Set(GetUtcNow() + by);
 
     public void Set(DateTimeOffset now)
     {
         lock (_gate)
         {
-            _now = now;
+            _anchor = now;
+            _anchorTimestamp = Stopwatch.GetTimestamp();
         }
     }
 }

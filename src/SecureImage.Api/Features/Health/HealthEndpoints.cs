@@ -4,6 +4,10 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using SecureImage.Core.Blobs;
 using SecureImage.Core.Catalog;
 using SecureImage.Core.Crypto;
+using SecureImage.Core.Retention;
+using Microsoft.Extensions.Options;
+using SecureImage.Api.Configuration;
+using SecureImage.Api.Jobs;
 
 namespace SecureImage.Api.Features.Health;
 
@@ -15,7 +19,8 @@ internal static class HealthEndpoints
         services.AddHealthChecks()
             .AddCheck<CatalogHealthCheck>("catalog", tags: [ReadyTag])
             .AddCheck<BlobStoreHealthCheck>("blobStore", tags: [ReadyTag])
-            .AddCheck<KeyProviderHealthCheck>("keyProvider", tags: [ReadyTag]);
+            .AddCheck<KeyProviderHealthCheck>("keyProvider", tags: [ReadyTag])
+            .AddCheck<RetentionHealthCheck>("retention", tags: [ReadyTag]);
 
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder routes)
     {
@@ -84,5 +89,40 @@ internal sealed class KeyProviderHealthCheck(IKeyEncryptionKey kek) : IHealthChe
         {
             return HealthCheckResult.Unhealthy("The key provider is not answering.");
         }
+    }
+}
+
+/// <summary>
+/// Sweep lag (age of the oldest expired image not yet erased), read live from the catalog. Above two
+/// sweep intervals the service is degraded: still ready to serve, but retention is behind.
+/// </summary>
+internal sealed class RetentionHealthCheck(IRetentionCatalog catalog, RetentionMetrics metrics, IOptions<RetentionOptions> options, TimeProvider timeProvider) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        DateTimeOffset? oldest;
+        try
+        {
+            oldest = await catalog.OldestOverdueExpiryAsync(timeProvider.GetUtcNow(), cancellationToken);
+        }
+        catch (Core.Catalog.CatalogUnavailableException)
+        {
+            return HealthCheckResult.Unhealthy("The catalog is not answering.");
+        }
+
+        var lag = oldest is null ? TimeSpan.Zero : timeProvider.GetUtcNow() - oldest.Value;
+        var data = new Dictionary<string, object>
+        {
+            ["sweepLagSeconds"] = Math.Round(lag.TotalSeconds, 3),
+            ["sweepIntervalSeconds"] = options.Value.SweepInterval.TotalSeconds,
+        };
+        if (metrics.LastSweepAt is { } last)
+        {
+            data["lastSweepAt"] = last;
+        }
+
+        return lag > 2 * options.Value.SweepInterval
+            ? HealthCheckResult.Degraded("Retention is behind: expired images wait longer than two sweep intervals.", data: data)
+            : HealthCheckResult.Healthy("Retention is keeping up.", data);
     }
 }

@@ -1,0 +1,72 @@
+using System.Security.Claims;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using SecureImage.Api.Security;
+using SecureImage.Core;
+using SecureImage.Core.Catalog;
+using SecureImage.Core.Retention;
+
+namespace SecureImage.Api.Features.Reports;
+
+internal sealed record ReportRequest(string? Reason);
+
+internal sealed record ReportResponse(Guid ImageId, string Status, string Reason);
+
+/// <summary>
+/// POST /v1/images/{id}/reports: a user reported the image. It is hidden at once (links answer 451)
+/// and put on legal hold: the retention sweep skips it until an admin releases the hold.
+/// </summary>
+internal static class ReportsEndpoints
+{
+    /// <summary>The reasons kept; anything else is recorded as "other", so no free text (possibly personal) reaches the audit log.</summary>
+    public static readonly IReadOnlySet<string> ReasonCodes = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "illegal-content", "privacy", "harassment", "copyright", "wrong-recipient", "other",
+    };
+
+    public static RouteGroupBuilder MapReportsEndpoints(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/images/{id:guid}/reports").RequireAuthorization(ApiKeyDefaults.BotPolicy).WithTags("Reports");
+        group.MapPost("/", ReportImageAsync).WithName("ReportImage")
+            .WithSummary("Report an image: hide it at once and put it on legal hold. Optional JSON {reason}.");
+        return group;
+    }
+
+    public static async Task<Results<Accepted<ReportResponse>, ProblemHttpResult>> ReportImageAsync(
+        Guid id, HttpRequest request, ClaimsPrincipal user, IImageCatalog catalog, IRetentionCatalog retention, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        var botId = user.BotId();
+        var image = await catalog.FindImageAsync(id, cancellationToken);
+        if (image is null || image.BotId != botId)
+        {
+            return Problems.Problems.NotFound("image");
+        }
+
+        var reason = "other";
+        if (request.ContentLength is > 0 || request.Headers.TransferEncoding.Count > 0)
+        {
+            if (!request.HasJsonContentType())
+            {
+                return Problems.Problems.UnsupportedMediaType("Send the report as application/json: {\"reason\": \"…\"}, or with no body.");
+            }
+
+            try
+            {
+                var body = await request.ReadFromJsonAsync<ReportRequest>(cancellationToken);
+                reason = body?.Reason is { } code && ReasonCodes.Contains(code) ? code : "other";
+            }
+            catch (JsonException)
+            {
+                return Problems.Problems.BadRequest("The body is not valid JSON.");
+            }
+        }
+
+        if (image.State == ImageState.Erased)
+        {
+            return Problems.Problems.ImageGone();
+        }
+
+        await retention.PlaceHoldAsync(id, $"bot:{botId}", reason, timeProvider.UtcNowMilliseconds(), cancellationToken);
+        return TypedResults.Accepted($"/v1/images/{id}", new ReportResponse(id, "held", reason));
+    }
+}

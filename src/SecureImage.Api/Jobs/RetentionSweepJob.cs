@@ -1,0 +1,99 @@
+using Quartz;
+using SecureImage.Core;
+using SecureImage.Core.Blobs;
+using SecureImage.Core.Catalog;
+using SecureImage.Core.Retention;
+
+namespace SecureImage.Api.Jobs;
+
+/// <summary>Runs the retention sweep and records the run. Never two at once on one instance; the catalog claim keeps instances apart.</summary>
+[DisallowConcurrentExecution]
+internal sealed partial class RetentionSweepJob(
+    RetentionSweeper sweeper, IRetentionCatalog catalog, RetentionMetrics metrics, TimeProvider timeProvider, ILogger<RetentionSweepJob> logger) : IJob
+{
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    {
+        var started = timeProvider.UtcNowMilliseconds();
+        SweepResult result;
+        try
+        {
+            result = await sweeper.SweepAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is CatalogUnavailableException or BlobStoreUnavailableException)
+        {
+            // Retried on the next run; recorded if the catalog takes the record.
+            LogSweepFailed(logger, ex.GetType().Name);
+            await TryRecordAsync(new JobRun(JobNames.RetentionSweep, context.Scheduler.SchedulerInstanceId, started, timeProvider.UtcNowMilliseconds(), 0, 0, null, ex.GetType().Name), cancellationToken);
+            return;
+        }
+
+        var finished = timeProvider.UtcNowMilliseconds();
+        metrics.SweepFinished(finished, result.Erased, result.Failed, result.Lag);
+        if (result.Erased > 0 || result.Failed > 0)
+        {
+            LogSweep(logger, result.Erased, result.Failed, result.Lag?.TotalSeconds ?? 0);
+        }
+
+        await TryRecordAsync(new JobRun(JobNames.RetentionSweep, context.Scheduler.SchedulerInstanceId, started, finished, result.Erased, result.Failed, result.Lag, result.FirstErrorCode), cancellationToken);
+    }
+
+    private async Task TryRecordAsync(JobRun run, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await catalog.RecordJobRunAsync(run, cancellationToken);
+        }
+        catch (CatalogUnavailableException)
+        {
+            // The next run records again; the erasures themselves are audited already.
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retention sweep erased {Erased} images, {Failed} failed; lag {LagSeconds} s.")]
+    private static partial void LogSweep(ILogger logger, int erased, int failed, double lagSeconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Retention sweep failed ({Cause}); it runs again on the next interval.")]
+    private static partial void LogSweepFailed(ILogger logger, string cause);
+}
+
+/// <summary>Deletes blobs no live catalog row points at, once they are past the grace period.</summary>
+[DisallowConcurrentExecution]
+internal sealed partial class OrphanReconciliationJob(
+    OrphanReconciler reconciler, IRetentionCatalog catalog, RetentionMetrics metrics, TimeProvider timeProvider, ILogger<OrphanReconciliationJob> logger) : IJob
+{
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    {
+        var started = timeProvider.UtcNowMilliseconds();
+        ReconciliationResult result;
+        try
+        {
+            result = await reconciler.ReconcileAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is CatalogUnavailableException or BlobStoreUnavailableException)
+        {
+            LogFailed(logger, ex.GetType().Name);
+            return;
+        }
+
+        metrics.OrphansDeleted(result.Deleted);
+        if (result.Deleted > 0 || result.Failed > 0)
+        {
+            LogReconciled(logger, result.Examined, result.Deleted, result.Failed);
+        }
+
+        try
+        {
+            await catalog.RecordJobRunAsync(new JobRun(JobNames.OrphanReconciliation, context.Scheduler.SchedulerInstanceId, started, timeProvider.UtcNowMilliseconds(), result.Deleted, result.Failed, null, result.FirstErrorCode), cancellationToken);
+        }
+        catch (CatalogUnavailableException)
+        {
+            // Recorded by the next run.
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reconciliation examined {Examined} blobs, deleted {Deleted} orphans, {Failed} failed.")]
+    private static partial void LogReconciled(ILogger logger, int examined, int deleted, int failed);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconciliation failed ({Cause}); it runs again on the next interval.")]
+    private static partial void LogFailed(ILogger logger, string cause);
+}

@@ -1,0 +1,91 @@
+using System.Collections.Concurrent;
+using SecureImage.Core.Blobs;
+using SecureImage.Core.Catalog;
+
+namespace SecureImage.Core.Retention;
+
+public sealed class RetentionSweepOptions
+{
+    /// <summary>Images claimed per batch.</summary>
+    public int BatchSize { get; set; } = 500;
+
+    /// <summary>Upper bound on batches per run, so one run cannot take unbounded time.</summary>
+    public int MaxBatchesPerRun { get; set; } = 200;
+
+    /// <summary>How long a claim keeps other sweepers away; a failed erase is retried after it.</summary>
+    public TimeSpan ClaimLease { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Blob deletes in flight at once.</summary>
+    public int BlobDeleteParallelism { get; set; } = 16;
+}
+
+public sealed record SweepResult(int Erased, int Failed, TimeSpan? Lag, string? FirstErrorCode);
+
+/// <summary>
+/// The retention sweep: claim expired images in batches, delete their blobs in parallel (a missing
+/// blob counts as deleted), then mark the batch erased in one catalog transaction (key shredded,
+/// one audit event each). A failing blob never blocks the rest: its claim lapses and the next run
+/// retries it. Interrupted between blob delete and catalog update, the next run completes the erase
+/// and still writes exactly one audit event.
+/// </summary>
+public sealed class RetentionSweeper
+{
+    public const string Actor = "retention-job";
+    private readonly IRetentionCatalog _catalog;
+    private readonly IBlobStore _blobs;
+    private readonly TimeProvider _time;
+    private readonly RetentionSweepOptions _options;
+
+    public RetentionSweeper(IRetentionCatalog catalog, IBlobStore blobs, TimeProvider timeProvider, RetentionSweepOptions options)
+    {
+        _catalog = catalog;
+        _blobs = blobs;
+        _time = timeProvider;
+        _options = options;
+    }
+
+    public async Task<SweepResult> SweepAsync(CancellationToken cancellationToken)
+    {
+        var erased = 0;
+        var failed = 0;
+        string? firstError = null;
+        for (var batch = 0; batch < _options.MaxBatchesPerRun; batch++)
+        {
+            var claimed = await _catalog.ClaimExpiredAsync(_time.UtcNowMilliseconds(), _options.BatchSize, _options.ClaimLease, cancellationToken);
+            if (claimed.Count == 0)
+            {
+                break;
+            }
+
+            var blobsGone = new ConcurrentBag<ErasedImage>();
+            var errors = new ConcurrentBag<string>();
+            await Parallel.ForEachAsync(
+                claimed,
+                new ParallelOptions { MaxDegreeOfParallelism = _options.BlobDeleteParallelism, CancellationToken = cancellationToken },
+                async (image, token) =>
+                {
+                    try
+                    {
+                        await _blobs.DeleteIfExistsAsync(image.BlobName, token);
+                        blobsGone.Add(new ErasedImage(image.Id, image.PendingEraseReason ?? EraseReasons.Retention));
+                    }
+                    catch (BlobStoreUnavailableException ex)
+                    {
+                        errors.Add(ex.ErrorCode ?? "BlobStoreUnavailable");
+                    }
+                });
+
+            erased += await _catalog.MarkErasedAsync([.. blobsGone], Actor, _time.UtcNowMilliseconds(), cancellationToken);
+            failed += errors.Count;
+            firstError ??= errors.FirstOrDefault();
+            if (claimed.Count < _options.BatchSize)
+            {
+                break;
+            }
+        }
+
+        var now = _time.UtcNowMilliseconds();
+        var oldest = await _catalog.OldestOverdueExpiryAsync(now, cancellationToken);
+        return new SweepResult(erased, failed, oldest is null ? TimeSpan.Zero : now - oldest.Value, firstError);
+    }
+}
