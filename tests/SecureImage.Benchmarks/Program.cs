@@ -18,6 +18,11 @@ internal static class Program
 
     public static async Task<int> Main(string[] args)
     {
+        if (args is ["retention", .. var rest])
+        {
+            return await RetentionBenchmark.RunAsync(rest);
+        }
+
         if (args is ["--quick", var count])
         {
             await QuickAsync(int.Parse(count, System.Globalization.CultureInfo.InvariantCulture));
