@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace SecureImage.Api.Tests.TestSupport;
 
 /// <summary>
@@ -34,31 +32,9 @@ internal sealed class OwnServers : IAsyncDisposable
     private async Task<string> AddressAsync(string name)
     {
         var variable = name == Postgres ? TestServers.PostgresVariable : TestServers.AzuriteVariable;
-        return (await RunAsync("bash", "-c", $"source \"$1\" && printf %s \"${variable}\"", "bash", Path.Combine(_state, $"{name}.env"))).Trim();
+        return (await ChildProcess.RunAsync("bash", ["-c", $"source \"$1\" && printf %s \"${variable}\"", "bash", Path.Combine(_state, $"{name}.env")])).Trim();
     }
 
     private static Task<string> RunScriptAsync(string script, params string[] arguments) =>
-        RunAsync("bash", [Path.Combine(Corpus.RepositoryRoot, "infra", "local", script), .. arguments]);
-
-    private static async Task<string> RunAsync(string fileName, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(fileName)
-        {
-            WorkingDirectory = Corpus.RepositoryRoot,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync(TestTimeout.After(TimeSpan.FromMinutes(2)));
-        Assert.True(process.ExitCode == 0, $"{string.Join(' ', arguments.Take(1))} exited with {process.ExitCode}: {await stderr}");
-        return await stdout;
-    }
+        ChildProcess.RunAsync("bash", [Path.Combine(Corpus.RepositoryRoot, "infra", "local", script), .. arguments]);
 }
