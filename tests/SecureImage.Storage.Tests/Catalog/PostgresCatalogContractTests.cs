@@ -72,6 +72,43 @@ public sealed class PostgresCatalogContractTests : CatalogContractTests, IAsyncL
     }
 
     [Fact]
+    public async Task An_upload_racing_a_withdrawal_is_either_refused_or_expired_by_it()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        for (var round = 0; round < 20; round++)
+        {
+            var consent = await AddConsentAsync(catalog, "bot-a");
+            var image = NewImage(consent);
+            var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var add = Task.Run(async () =>
+            {
+                await start.Task;
+                return await catalog.AddImageAsync(image, TestTimeout.OneMinute);
+            });
+            var withdraw = Task.Run(async () =>
+            {
+                await start.Task;
+                return await catalog.WithdrawConsentAsync(consent.Id, "bot:bot-a", T0, TestTimeout.OneMinute);
+            });
+            start.SetResult();
+
+            var (added, listed) = (await add, await withdraw);
+
+            var found = await catalog.FindImageAsync(image.Id, CancellationToken.None);
+            if (added)
+            {
+                // Committed first: the withdrawal saw it, expired it and listed it for erasure.
+                Assert.Equal((T0, "consent-withdrawn"), (found!.ExpiresAt, found.PendingEraseReason));
+                Assert.Contains(listed!, i => i.Id == image.Id);
+            }
+            else
+            {
+                Assert.Null(found);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Times_keep_their_instant_whatever_the_offset_they_were_given_in()
     {
         var catalog = await CreateMigratedCatalogAsync();
