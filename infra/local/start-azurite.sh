@@ -7,8 +7,10 @@
 #   plain:   http, Shared Key; exports SECUREIMAGE_TEST_AZURITE (connection string).
 #   --oauth: https with a throw-away self-signed certificate for 127.0.0.1 and `--oauth basic`;
 #            exports SECUREIMAGE_TEST_AZURITE_OAUTH_URI and SECUREIMAGE_TEST_AZURITE_OAUTH_CERT.
-#   Writes STATE_DIR/azurite[-oauth].{pid,dir,env}, prints the exports on stdout.
+#   Writes STATE_DIR/azurite[-oauth].{pid,dir,port,env}, prints the exports on stdout.
 #   Stop it with stop-servers.sh STATE_DIR (by PID).
+#   Restart: after `stop-servers.sh --keep-data STATE_DIR azurite`, running this again starts Azurite
+#   on the same port with the same data (and certificate), as after a storage outage.
 set -euo pipefail
 mode=plain
 if [[ "${1:-}" == "--oauth" ]]; then mode=oauth; shift; fi
@@ -45,23 +47,33 @@ if [[ ! -f "$repo/node_modules/azurite/package.json" || ! -f "$repo/node_modules
   flock -u 9
 fi
 
-dir=$(mktemp -d -t "secureimage-azurite-$mode.XXXXXX")
 name=azurite; [[ $mode == oauth ]] && name=azurite-oauth
-echo "$dir" >"$state/$name.dir"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+restart=false
+if [[ -f "$state/$name.dir" && -f "$state/$name.port" && ! -f "$state/$name.pid" ]]; then
+  restart=true
+  dir=$(cat "$state/$name.dir")
+  port=$(cat "$state/$name.port")
+else
+  dir=$(mktemp -d -t "secureimage-azurite-$mode.XXXXXX")
+  echo "$dir" >"$state/$name.dir"
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  echo "$port" >"$state/$name.port"
+fi
 
 args=(--blobHost 127.0.0.1 --blobPort "$port" --location "$dir/data" --skipApiVersionCheck --loose
       --silent --disableTelemetry --debug "$dir/debug.log")
 scheme=http
 if [[ $mode == oauth ]]; then
   scheme=https
-  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
-    -addext "subjectAltName=IP:127.0.0.1" -addext "basicConstraints=critical,CA:FALSE" \
-    -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
+  if [[ $restart == false ]]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
+      -addext "subjectAltName=IP:127.0.0.1" -addext "basicConstraints=critical,CA:FALSE" \
+      -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
+  fi
   args+=(--oauth basic --cert "$dir/cert.pem" --key "$dir/key.pem")
 fi
 
-node "$repo/node_modules/azurite/dist/src/blob/main.js" "${args[@]}" >"$dir/azurite.log" 2>&1 &
+node "$repo/node_modules/azurite/dist/src/blob/main.js" "${args[@]}" >>"$dir/azurite.log" 2>&1 &
 pid=$!
 echo "$pid" >"$state/$name.pid"
 

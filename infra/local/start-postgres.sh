@@ -4,9 +4,10 @@
 # and a password user. Installs Debian's `postgresql` first when it is missing (needs root).
 #
 # Usage: start-postgres.sh STATE_DIR
-#   Writes STATE_DIR/postgres.pid, STATE_DIR/postgres.dir and STATE_DIR/postgres.env, and prints
-#   `export SECUREIMAGE_TEST_POSTGRES=...` on stdout (so `eval "$(start-postgres.sh DIR)"` works).
-#   Stop it with stop-servers.sh STATE_DIR (by PID).
+#   Writes STATE_DIR/postgres.{pid,dir,port,env}, and prints `export SECUREIMAGE_TEST_POSTGRES=...`
+#   on stdout (so `eval "$(start-postgres.sh DIR)"` works). Stop it with stop-servers.sh STATE_DIR (by PID).
+#   Restart: after `stop-servers.sh --keep-data STATE_DIR postgres`, running this again starts the
+#   same cluster (data dir, port, user and password) with pg_ctl, as after a server outage.
 set -euo pipefail
 state=${1:?usage: start-postgres.sh STATE_DIR}
 mkdir -p "$state"
@@ -28,23 +29,38 @@ if [[ -z "$bindir" || ! -x "$bindir/initdb" ]]; then
 fi
 id -u postgres >/dev/null 2>&1 || { log "the 'postgres' system user is missing"; exit 1; }
 
+as_pg() { runuser -u postgres -- "$@"; }
+
+# Durability settings are off: the cluster is thrown away after the tests.
+start_cluster() { # PGDIR PORT
+  as_pg "$bindir/pg_ctl" -D "$1/data" -l "$1/server.log" -w -t 60 start \
+    -o "-c listen_addresses=127.0.0.1 -p $2 -k $1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+    >/dev/null || { cat "$1/server.log" >&2; exit 1; }
+  head -n 1 "$1/data/postmaster.pid" >"$state/postgres.pid"
+}
+
+if [[ -f "$state/postgres.dir" && -f "$state/postgres.port" && -f "$state/postgres.env" && ! -f "$state/postgres.pid" ]]; then
+  pgdir=$(cat "$state/postgres.dir")
+  port=$(cat "$state/postgres.port")
+  start_cluster "$pgdir" "$port"
+  cat "$state/postgres.env"
+  log "PostgreSQL restarted (pid $(cat "$state/postgres.pid")) on 127.0.0.1:$port, data in $pgdir"
+  exit 0
+fi
+
 # PostgreSQL refuses to run as root: everything below runs as `postgres` in a dir it owns.
 pgdir=$(mktemp -d -t secureimage-pg.XXXXXX)
 chown postgres:postgres "$pgdir"
 chmod 0700 "$pgdir"
 echo "$pgdir" >"$state/postgres.dir"
-as_pg() { runuser -u postgres -- "$@"; }
 
 as_pg "$bindir/initdb" -D "$pgdir/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
   -E UTF8 --no-locale --no-sync >"$pgdir/initdb.log" 2>&1 || { cat "$pgdir/initdb.log" >&2; exit 1; }
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-# Durability settings are off: the cluster is thrown away after the tests.
-as_pg "$bindir/pg_ctl" -D "$pgdir/data" -l "$pgdir/server.log" -w -t 60 start \
-  -o "-c listen_addresses=127.0.0.1 -p $port -k $pgdir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
-  >/dev/null || { cat "$pgdir/server.log" >&2; exit 1; }
-pid=$(head -n 1 "$pgdir/data/postmaster.pid")
-echo "$pid" >"$state/postgres.pid"
+echo "$port" >"$state/postgres.port"
+start_cluster "$pgdir" "$port"
+pid=$(cat "$state/postgres.pid")
 
 user=secureimage_test
 database=secureimage_test

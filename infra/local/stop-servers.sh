@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # Stops the servers that start-postgres.sh and start-azurite.sh recorded in STATE_DIR, each by the
 # PID they wrote (never by process name), and removes their temp dirs.
-# Usage: stop-servers.sh STATE_DIR
+# Usage: stop-servers.sh [--keep-data] STATE_DIR [NAME...]
+#   NAME: postgres, azurite, azurite-oauth (default: all three).
+#   --keep-data: keep their data dirs, ports and addresses, so that start-postgres.sh /
+#   start-azurite.sh restart the same servers on the same ports (outage tests).
 set -uo pipefail
-state=${1:?usage: stop-servers.sh STATE_DIR}
+keep=false
+if [[ "${1:-}" == "--keep-data" ]]; then keep=true; shift; fi
+state=${1:?usage: stop-servers.sh [--keep-data] STATE_DIR [NAME...]}
+shift
+names=("$@")
+[[ ${#names[@]} -gt 0 ]] || names=(postgres azurite azurite-oauth)
 log() { echo "stop-servers: $*" >&2; }
 
 # Sends SIGNAL to PID, waits up to 10 s for it to exit, then SIGKILLs it. Checks first that the PID
@@ -19,7 +27,8 @@ stop_pid() {
     if kill -0 "$pid" 2>/dev/null; then log "$name (pid $pid) did not stop: killing it"; kill -KILL "$pid" 2>/dev/null || true; fi
     for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   fi
-  rm -f "$state/$name.pid" "$state/$name.env"
+  rm -f "$state/$name.pid"
+  [[ $keep == true ]] || rm -f "$state/$name.env" "$state/$name.port"
 }
 
 remove_dir() {
@@ -31,6 +40,13 @@ remove_dir() {
 }
 
 # SIGINT is PostgreSQL's fast shutdown; Azurite (node) exits on SIGTERM.
-stop_pid postgres INT & stop_pid azurite TERM & stop_pid azurite-oauth TERM & wait
-for name in postgres azurite azurite-oauth; do remove_dir "$name"; done
+for name in "${names[@]}"; do
+  case "$name" in
+    postgres) stop_pid postgres INT & ;;
+    azurite|azurite-oauth) stop_pid "$name" TERM & ;;
+    *) log "unknown server '$name'" ;;
+  esac
+done
+wait
+[[ $keep == true ]] || for name in "${names[@]}"; do remove_dir "$name"; done
 exit 0

@@ -132,6 +132,31 @@ public sealed class StartupTests
         }
     }
 
+    [Fact]
+    public void The_service_refuses_to_start_on_postgres_without_a_connection_string()
+    {
+        using var factory = new SecureImageFactory("Testing", settings: new Dictionary<string, string?> { ["SecureImage:Catalog:Provider"] = "Postgres" });
+
+        var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+
+        Assert.Contains("Catalog:Provider is Postgres: set SecureImage:Catalog:ConnectionString", Flatten(error), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_service_refuses_an_invalid_postgres_connection_string_without_repeating_it()
+    {
+        using var factory = new SecureImageFactory("Testing", settings: new Dictionary<string, string?>
+        {
+            ["SecureImage:Catalog:Provider"] = "Postgres",
+            ["SecureImage:Catalog:ConnectionString"] = "Host=db;Password=hunter2-secret;NoSuchSetting=1",
+        });
+
+        var error = Flatten(Assert.ThrowsAny<Exception>(() => factory.CreateClient()));
+
+        Assert.Contains("Catalog:ConnectionString is not a valid Npgsql connection string", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2-secret", error, StringComparison.Ordinal);
+    }
+
     private static string Flatten(Exception error)
     {
         var messages = new List<string>();

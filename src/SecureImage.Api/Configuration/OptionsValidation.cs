@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Npgsql;
 using SecureImage.Core.Links;
 
 namespace SecureImage.Api.Configuration;
@@ -60,5 +61,32 @@ internal sealed class ValidateStorageProviders : IValidateOptions<BlobsOptions>
         }
 
         return ValidateOptionsResult.Success;
+    }
+}
+
+internal sealed class ValidateCatalogOptions : IValidateOptions<CatalogOptions>
+{
+    public ValidateOptionsResult Validate(string? name, CatalogOptions options)
+    {
+        if (options.Provider != "Postgres")
+        {
+            return ValidateOptionsResult.Success;
+        }
+
+        if (string.IsNullOrWhiteSpace(options.ConnectionString))
+        {
+            return ValidateOptionsResult.Fail("SecureImage:Catalog:Provider is Postgres: set SecureImage:Catalog:ConnectionString (an Npgsql connection string, e.g. Host=…;Database=…;Username=…;Password=…).");
+        }
+
+        try
+        {
+            _ = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+            return ValidateOptionsResult.Success;
+        }
+        catch (ArgumentException)
+        {
+            // The message names the setting only: the value may hold a password.
+            return ValidateOptionsResult.Fail("SecureImage:Catalog:ConnectionString is not a valid Npgsql connection string.");
+        }
     }
 }

@@ -15,6 +15,7 @@ using SecureImage.Core.Retention;
 using Azure.Identity;
 using SecureImage.Storage.AzureBlob;
 using SecureImage.Storage.FileSystem;
+using SecureImage.Storage.Postgres;
 using SecureImage.Storage.Sqlite;
 
 namespace SecureImage.Api.Configuration;
@@ -38,6 +39,7 @@ internal static class SecureImageServices
         services.AddSingleton<IValidateOptions<LinksOptions>, ValidateLinksOptions>();
         services.AddSingleton<IValidateOptions<RetentionOptions>, ValidateRetentionOptions>();
         services.AddSingleton<IValidateOptions<BlobsOptions>, ValidateStorageProviders>();
+        services.AddSingleton<IValidateOptions<CatalogOptions>, ValidateCatalogOptions>();
 
         services.TryAddTimeProvider();
 
@@ -105,6 +107,9 @@ internal static class SecureImageServices
             {
                 ConnectionString = options.ConnectionString ?? $"Data Source={Path.Combine(Path.GetFullPath(dataDirectory), "catalog.db")}",
             }),
+            "Postgres" => new PostgresImageCatalog(
+                new PostgresCatalogOptions { ConnectionString = options.ConnectionString! },
+                sp.GetRequiredService<ILogger<PostgresImageCatalog>>()),
             _ => throw new OptionsValidationException(nameof(CatalogOptions), typeof(CatalogOptions), [$"SecureImage:Catalog:Provider '{options.Provider}' is not available in this build."]),
         };
     }

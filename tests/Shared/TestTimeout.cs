@@ -1,4 +1,4 @@
-namespace SecureImage.Storage.Tests;
+namespace SecureImage.Tests.Shared;
 
 /// <summary>Bounds every call a test makes, so a hanging server fails the test instead of the run.</summary>
 internal static class TestTimeout

@@ -1,4 +1,4 @@
-namespace SecureImage.Storage.Tests;
+namespace SecureImage.Tests.Shared;
 
 /// <summary>
 /// Addresses of the real servers that infra/local/with-servers.sh starts. A missing address is a

@@ -1,0 +1,409 @@
+using System.Data.Common;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using NpgsqlTypes;
+using SecureImage.Core.Catalog;
+using SecureImage.Core.Crypto;
+using SecureImage.Storage.Sqlite;
+
+namespace SecureImage.Storage.Postgres;
+
+/// <summary>
+/// The catalog on PostgreSQL, for production and several instances side by side. Same meaning as
+/// <see cref="SqliteImageCatalog"/> and the same method order: every change and its audit event share
+/// one transaction. Connection failures surface as <see cref="CatalogUnavailableException"/> and clear
+/// the pool, so the catalog recovers on its own when the server is back.
+/// </summary>
+public sealed partial class PostgresImageCatalog : IImageCatalog, IAsyncDisposable, IDisposable
+{
+    private const string ImageColumns =
+        "id, bot_id, subject_hash, consent_id, content_type, bytes, width, height, blob_name, key_id, wrapped_key, created_at, expires_at, state, erased_at, erase_reason, pending_erase_reason";
+
+    private const string ConsentColumns = "id, bot_id, subject_hash, purpose, policy_version, source, granted_at, withdrawn_at";
+
+    /// <summary>Key of the transaction-level advisory lock that serializes migrations across instances ("SIMG" + 1).</summary>
+    private const long MigrationLockKey = 0x53494D47_00000001;
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly ILogger _logger;
+
+    public PostgresImageCatalog(PostgresCatalogOptions options, ILogger<PostgresImageCatalog>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.ConnectionString);
+        var builder = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+        if (string.IsNullOrEmpty(builder.ApplicationName))
+        {
+            builder.ApplicationName = "SecureImage";
+        }
+
+        _dataSource = NpgsqlDataSource.Create(builder);
+        _logger = logger ?? NullLogger<PostgresImageCatalog>.Instance;
+    }
+
+    public Task MigrateAsync(CancellationToken cancellationToken) => RunAsync(async connection =>
+    {
+        // One transaction under an advisory lock: instances starting at once apply each migration once,
+        // and a failed migration leaves nothing half-applied.
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var command = Command(connection, transaction, "SELECT pg_advisory_xact_lock(@key);"))
+        {
+            Add(command, "key", NpgsqlDbType.Bigint, MigrationLockKey);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await ExecuteAsync(connection, transaction, "CREATE TABLE IF NOT EXISTS schema_migrations (version integer NOT NULL PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL);", cancellationToken);
+        var applied = new HashSet<long>();
+        await using (var command = Command(connection, transaction, "SELECT version FROM schema_migrations;"))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                applied.Add(reader.GetInt32(0));
+            }
+        }
+
+        foreach (var migration in Migration.Load("Postgres.Migrations").Where(m => !applied.Contains(m.Version)))
+        {
+            await ExecuteAsync(connection, transaction, migration.Sql, cancellationToken);
+            await using var record = Command(connection, transaction, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (@v, @n, now());");
+            Add(record, "v", NpgsqlDbType.Integer, migration.Version);
+            Add(record, "n", NpgsqlDbType.Text, migration.Name);
+            await record.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }, cancellationToken);
+
+    public Task AddConsentAsync(ConsentRecord consent, CancellationToken cancellationToken) => RunAsync(async connection =>
+    {
+        ArgumentNullException.ThrowIfNull(consent);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var command = Command(connection, transaction, $"INSERT INTO consents ({ConsentColumns}) VALUES (@id, @bot, @subject, @purpose, @policy, @source, @granted, @withdrawn);"))
+        {
+            Add(command, "id", NpgsqlDbType.Uuid, consent.Id);
+            Add(command, "bot", NpgsqlDbType.Text, consent.BotId);
+            Add(command, "subject", NpgsqlDbType.Text, consent.SubjectHash);
+            Add(command, "purpose", NpgsqlDbType.Text, consent.Purpose);
+            Add(command, "policy", NpgsqlDbType.Text, consent.PolicyVersion);
+            Add(command, "source", NpgsqlDbType.Text, consent.Source);
+            Add(command, "granted", NpgsqlDbType.TimestampTz, Time(consent.GrantedAt));
+            Add(command, "withdrawn", NpgsqlDbType.TimestampTz, Time(consent.WithdrawnAt));
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await InsertAuditAsync(connection, transaction, new AuditEvent(consent.GrantedAt, AuditKinds.ConsentGranted, consent.BotId, null, consent.Id, $"bot:{consent.BotId}", consent.Source), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }, cancellationToken);
+
+    public Task<ConsentRecord?> FindConsentAsync(Guid consentId, CancellationToken cancellationToken) => RunAsync(async connection =>
+    {
+        await using var command = Command(connection, null, $"SELECT {ConsentColumns} FROM consents WHERE id = @id;");
+        Add(command, "id", NpgsqlDbType.Uuid, consentId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadConsent(reader) : null;
+    }, cancellationToken);
+
+    public Task<IReadOnlyList<ImageRecord>?> WithdrawConsentAsync(Guid consentId, string actor, DateTimeOffset at, CancellationToken cancellationToken) => RunAsync<IReadOnlyList<ImageRecord>?>(async connection =>
+    {
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        string botId;
+        bool alreadyWithdrawn;
+
+        // FOR UPDATE: concurrent withdrawals audit once, and an upload committing under this consent
+        // (which takes FOR SHARE on it) either finishes first and is expired below, or sees it withdrawn.
+        await using (var find = Command(connection, transaction, "SELECT bot_id, withdrawn_at IS NOT NULL FROM consents WHERE id = @id FOR UPDATE;"))
+        {
+            Add(find, "id", NpgsqlDbType.Uuid, consentId);
+            await using var reader = await find.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return null;
+            }
+
+            botId = reader.GetString(0);
+            alreadyWithdrawn = reader.GetBoolean(1);
+        }
+
+        if (!alreadyWithdrawn)
+        {
+            await using (var withdraw = Command(connection, transaction, "UPDATE consents SET withdrawn_at = @at WHERE id = @id;"))
+            {
+                Add(withdraw, "id", NpgsqlDbType.Uuid, consentId);
+                Add(withdraw, "at", NpgsqlDbType.TimestampTz, Time(at));
+                await withdraw.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await InsertAuditAsync(connection, transaction, new AuditEvent(at, AuditKinds.ConsentWithdrawn, botId, null, consentId, actor, null), cancellationToken);
+        }
+
+        var images = new List<ImageRecord>();
+        await using (var expire = Command(connection, transaction, $"""
+            UPDATE images
+               SET expires_at = LEAST(expires_at, @at),
+                   pending_erase_reason = COALESCE(pending_erase_reason, 'consent-withdrawn')
+             WHERE consent_id = @id AND state <> 'erased'
+            RETURNING {ImageColumns};
+            """))
+        {
+            Add(expire, "id", NpgsqlDbType.Uuid, consentId);
+            Add(expire, "at", NpgsqlDbType.TimestampTz, Time(at));
+            await using var reader = await expire.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                images.Add(ReadImage(reader));
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return images;
+    }, cancellationToken);
+
+    public Task<bool> AddImageAsync(ImageRecord image, CancellationToken cancellationToken) => RunAsync(async connection =>
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+
+        // FOR SHARE holds off a concurrent withdrawal until this row is committed (see WithdrawConsentAsync).
+        await using (var insert = Command(connection, transaction, $"""
+            INSERT INTO images ({ImageColumns})
+            SELECT @id, @bot, @subject, @consent, @type, @bytes, @width, @height, @blob, @kid, @wrapped, @created, @expires, @state, NULL, NULL, NULL
+             WHERE EXISTS (SELECT 1 FROM consents WHERE id = @consent AND bot_id = @bot AND withdrawn_at IS NULL FOR SHARE);
+            """))
+        {
+            Add(insert, "id", NpgsqlDbType.Uuid, image.Id);
+            Add(insert, "bot", NpgsqlDbType.Text, image.BotId);
+            Add(insert, "subject", NpgsqlDbType.Text, image.SubjectHash);
+            Add(insert, "consent", NpgsqlDbType.Uuid, image.ConsentId);
+            Add(insert, "type", NpgsqlDbType.Text, image.ContentType);
+            Add(insert, "bytes", NpgsqlDbType.Bigint, image.Bytes);
+            Add(insert, "width", NpgsqlDbType.Integer, image.Width);
+            Add(insert, "height", NpgsqlDbType.Integer, image.Height);
+            Add(insert, "blob", NpgsqlDbType.Text, image.BlobName);
+            Add(insert, "kid", NpgsqlDbType.Text, image.WrappedKey?.KeyId);
+            Add(insert, "wrapped", NpgsqlDbType.Bytea, image.WrappedKey?.Ciphertext);
+            Add(insert, "created", NpgsqlDbType.TimestampTz, Time(image.CreatedAt));
+            Add(insert, "expires", NpgsqlDbType.TimestampTz, Time(image.ExpiresAt));
+            Add(insert, "state", NpgsqlDbType.Text, SqliteImageCatalog.StateText(image.State));
+            if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                return false;
+            }
+        }
+
+        await InsertAuditAsync(connection, transaction, new AuditEvent(image.CreatedAt, AuditKinds.ImageUploaded, image.BotId, image.Id, image.ConsentId, $"bot:{image.BotId}", null), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }, cancellationToken);
+
+    public Task<ImageRecord?> FindImageAsync(Guid imageId, CancellationToken cancellationToken) => RunAsync(async connection =>
+    {
+        await using var command = Command(connection, null, $"SELECT {ImageColumns} FROM images WHERE id = @id;");
+        Add(command, "id", NpgsqlDbType.Uuid, imageId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadImage(reader) : null;
+    }, cancellationToken);
+
+    public Task<bool> RequestEraseAsync(Guid imageId, string reason, string actor, DateTimeOffset at, CancellationToken cancellationToken) => RunAsync(async connection =>
+    {
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        string? botId;
+        await using (var update = Command(connection, transaction, """
+            UPDATE images
+               SET expires_at = LEAST(expires_at, @at),
+                   pending_erase_reason = COALESCE(pending_erase_reason, @reason)
+             WHERE id = @id AND state <> 'erased'
+            RETURNING bot_id;
+            """))
+        {
+            Add(update, "id", NpgsqlDbType.Uuid, imageId);
+            Add(update, "at", NpgsqlDbType.TimestampTz, Time(at));
+            Add(update, "reason", NpgsqlDbType.Text, reason);
+            botId = await update.ExecuteScalarAsync(cancellationToken) as string;
+        }
+
+        if (botId is null)
+        {
+            return false;
+        }
+
+        await InsertAuditAsync(connection, transaction, new AuditEvent(at, AuditKinds.EraseRequested, botId, imageId, null, actor, reason), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }, cancellationToken);
+
+    public Task<bool> MarkErasedAsync(Guid imageId, string reason, string actor, DateTimeOffset at, CancellationToken cancellationToken) => RunAsync(async connection =>
+    {
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        string botId;
+        Guid consentId;
+
+        // Concurrent erases queue on the row lock; the later ones re-check state and update nothing.
+        await using (var update = Command(connection, transaction, """
+            UPDATE images
+               SET state = 'erased', wrapped_key = NULL, key_id = NULL, erased_at = @at, erase_reason = @reason,
+                   pending_erase_reason = NULL, expires_at = LEAST(expires_at, @at)
+             WHERE id = @id AND state <> 'erased'
+            RETURNING bot_id, consent_id;
+            """))
+        {
+            Add(update, "id", NpgsqlDbType.Uuid, imageId);
+            Add(update, "at", NpgsqlDbType.TimestampTz, Time(at));
+            Add(update, "reason", NpgsqlDbType.Text, reason);
+            await using var reader = await update.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return false;
+            }
+
+            botId = reader.GetString(0);
+            consentId = reader.GetGuid(1);
+        }
+
+        await InsertAuditAsync(connection, transaction, new AuditEvent(at, AuditKinds.ImageErased, botId, imageId, consentId, actor, reason), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }, cancellationToken);
+
+    public Task AppendAuditAsync(AuditEvent auditEvent, CancellationToken cancellationToken) => RunAsync(async connection =>
+    {
+        await InsertAuditAsync(connection, null, auditEvent, cancellationToken);
+        return true;
+    }, cancellationToken);
+
+    public Task<IReadOnlyList<AuditEvent>> GetHistoryAsync(Guid objectId, CancellationToken cancellationToken) => RunAsync<IReadOnlyList<AuditEvent>>(async connection =>
+    {
+        await using var command = Command(connection, null, """
+            SELECT at, kind, bot_id, image_id, consent_id, actor, reason FROM audit_events
+             WHERE image_id = @id OR consent_id = @id ORDER BY seq;
+            """);
+        Add(command, "id", NpgsqlDbType.Uuid, objectId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var events = new List<AuditEvent>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            events.Add(new AuditEvent(
+                FromTime(reader, 0),
+                reader.GetString(1),
+                reader.IsDBNull(2) ? null : reader.GetString(2),
+                reader.IsDBNull(3) ? null : reader.GetGuid(3),
+                reader.IsDBNull(4) ? null : reader.GetGuid(4),
+                reader.GetString(5),
+                reader.IsDBNull(6) ? null : reader.GetString(6)));
+        }
+
+        return events;
+    }, cancellationToken);
+
+    public Task CheckAvailableAsync(CancellationToken cancellationToken) => RunAsync(async connection =>
+    {
+        await ExecuteAsync(connection, null, "SELECT 1 FROM schema_migrations LIMIT 1;", cancellationToken);
+        return true;
+    }, cancellationToken);
+
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    public void Dispose() => _dataSource.Dispose();
+
+    private async Task<T> RunAsync<T>(Func<NpgsqlConnection, Task<T>> work, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+            return await work(connection);
+        }
+        catch (Exception ex) when (IsUnavailable(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            if (IsConnectionFailure(ex))
+            {
+                // Idle pooled connections died with the server (restart, failover): drop them all so the
+                // next call opens fresh ones instead of failing once per stale connection.
+                _dataSource.Clear();
+                LogPoolCleared(_logger, ex.GetType().Name, (ex as PostgresException)?.SqlState ?? "none");
+            }
+
+            throw new CatalogUnavailableException("The PostgreSQL catalog is not answering.", ex);
+        }
+    }
+
+    /// <summary>Like the SQLite adapter, every database failure reaches clients as "unavailable" (503), never as a 500.</summary>
+    private static bool IsUnavailable(Exception ex) => ex is NpgsqlException or SocketException or TimeoutException or IOException;
+
+    /// <summary>The connection itself failed (network, timeout, server shut down or not accepting connections yet).</summary>
+    private static bool IsConnectionFailure(Exception ex) => ex switch
+    {
+        PostgresException pg => pg.SqlState.StartsWith("08", StringComparison.Ordinal) // connection exception
+            || pg.SqlState.StartsWith("57P", StringComparison.Ordinal) // admin/crash shutdown, cannot connect now
+            || pg.SqlState == PostgresErrorCodes.TooManyConnections,
+        _ => true,
+    };
+
+    private static NpgsqlCommand Command(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql) => new(sql, connection, transaction);
+
+    private static void Add(NpgsqlCommand command, string name, NpgsqlDbType type, object? value) =>
+        command.Parameters.Add(new NpgsqlParameter(name, type) { Value = value ?? DBNull.Value });
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, transaction, sql);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task InsertAuditAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, AuditEvent e, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, transaction, """
+            INSERT INTO audit_events (at, kind, bot_id, image_id, consent_id, actor, reason)
+            VALUES (@at, @kind, @bot, @image, @consent, @actor, @reason);
+            """);
+        Add(command, "at", NpgsqlDbType.TimestampTz, Time(e.At));
+        Add(command, "kind", NpgsqlDbType.Text, e.Kind);
+        Add(command, "bot", NpgsqlDbType.Text, e.BotId);
+        Add(command, "image", NpgsqlDbType.Uuid, e.ImageId);
+        Add(command, "consent", NpgsqlDbType.Uuid, e.ConsentId);
+        Add(command, "actor", NpgsqlDbType.Text, e.Actor);
+        Add(command, "reason", NpgsqlDbType.Text, e.Reason);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static ConsentRecord ReadConsent(DbDataReader r) => new(
+        r.GetGuid(0),
+        r.GetString(1),
+        r.GetString(2),
+        r.GetString(3),
+        r.GetString(4),
+        r.GetString(5),
+        FromTime(r, 6),
+        r.IsDBNull(7) ? null : FromTime(r, 7));
+
+    private static ImageRecord ReadImage(DbDataReader r) => new(
+        r.GetGuid(0),
+        r.GetString(1),
+        r.GetString(2),
+        r.GetGuid(3),
+        r.GetString(4),
+        r.GetInt64(5),
+        r.GetInt32(6),
+        r.GetInt32(7),
+        r.GetString(8),
+        r.IsDBNull(10) ? null : new WrappedKey(r.GetString(9), r.GetFieldValue<byte[]>(10)),
+        FromTime(r, 11),
+        FromTime(r, 12),
+        SqliteImageCatalog.ParseState(r.GetString(13)),
+        r.IsDBNull(14) ? null : FromTime(r, 14),
+        r.IsDBNull(15) ? null : r.GetString(15),
+        r.IsDBNull(16) ? null : r.GetString(16));
+
+    /// <summary>Npgsql writes timestamptz only from UTC values; the instant is what matters.</summary>
+    private static DateTimeOffset Time(DateTimeOffset at) => at.ToUniversalTime();
+
+    private static DateTimeOffset? Time(DateTimeOffset? at) => at?.ToUniversalTime();
+
+    private static DateTimeOffset FromTime(DbDataReader r, int ordinal) => r.GetFieldValue<DateTimeOffset>(ordinal);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "PostgreSQL connection failed ({ExceptionType}, SQLSTATE {SqlState}); the connection pool was cleared.")]
+    private static partial void LogPoolCleared(ILogger logger, string exceptionType, string sqlState);
+}

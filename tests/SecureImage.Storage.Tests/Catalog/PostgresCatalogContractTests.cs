@@ -1,0 +1,148 @@
+using Npgsql;
+using SecureImage.Core.Catalog;
+using SecureImage.Storage.Postgres;
+
+namespace SecureImage.Storage.Tests.Catalog;
+
+/// <summary>The catalog contract on the real PostgreSQL that with-servers.sh starts, each test in a database of its own.</summary>
+public sealed class PostgresCatalogContractTests : CatalogContractTests, IAsyncLifetime
+{
+    private readonly List<PostgresImageCatalog> _catalogs = [];
+    private PostgresTestDatabase? _database;
+
+    private PostgresTestDatabase Database => _database ?? throw new InvalidOperationException("InitializeAsync has not run.");
+
+    public async Task InitializeAsync() => _database = await PostgresTestDatabase.CreateAsync();
+
+    public async Task DisposeAsync()
+    {
+        foreach (var catalog in _catalogs)
+        {
+            await catalog.DisposeAsync();
+        }
+
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
+    }
+
+    protected override async Task<IImageCatalog> CreateMigratedCatalogAsync()
+    {
+        var catalog = NewCatalog();
+        await catalog.MigrateAsync(TestTimeout.OneMinute);
+        return catalog;
+    }
+
+    [Theory]
+    [InlineData("UPDATE audit_events SET reason = 'rewritten';")]
+    [InlineData("DELETE FROM audit_events;")]
+    [InlineData("TRUNCATE audit_events;")]
+    public async Task Audit_events_cannot_be_changed_or_deleted(string sql)
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var consent = await AddConsentAsync(catalog, "bot-a");
+        var before = await catalog.GetHistoryAsync(consent.Id, CancellationToken.None);
+
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => Database.ScalarAsync(sql));
+
+        Assert.Contains("append-only", refused.MessageText, StringComparison.Ordinal);
+        Assert.Equal(before, await catalog.GetHistoryAsync(consent.Id, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Migrating_a_new_database_from_several_catalogs_at_once_applies_each_migration_once()
+    {
+        var catalogs = Enumerable.Range(0, 4).Select(_ => NewCatalog()).ToArray();
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var migrations = catalogs.Select(c => Task.Run(async () =>
+        {
+            await start.Task;
+            await c.MigrateAsync(TestTimeout.OneMinute);
+        })).ToArray();
+        start.SetResult();
+        await Task.WhenAll(migrations);
+
+        Assert.Equal(1L, await Database.ScalarAsync("SELECT COUNT(*) FROM schema_migrations WHERE version = 1;"));
+        foreach (var catalog in catalogs)
+        {
+            await catalog.CheckAvailableAsync(TestTimeout.OneMinute);
+        }
+    }
+
+    [Fact]
+    public async Task An_upload_racing_a_withdrawal_is_either_refused_or_expired_by_it()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        for (var round = 0; round < 20; round++)
+        {
+            var consent = await AddConsentAsync(catalog, "bot-a");
+            var image = NewImage(consent);
+            var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var add = Task.Run(async () =>
+            {
+                await start.Task;
+                return await catalog.AddImageAsync(image, TestTimeout.OneMinute);
+            });
+            var withdraw = Task.Run(async () =>
+            {
+                await start.Task;
+                return await catalog.WithdrawConsentAsync(consent.Id, "bot:bot-a", T0, TestTimeout.OneMinute);
+            });
+            start.SetResult();
+
+            var (added, listed) = (await add, await withdraw);
+
+            var found = await catalog.FindImageAsync(image.Id, CancellationToken.None);
+            if (added)
+            {
+                // Committed first: the withdrawal saw it, expired it and listed it for erasure.
+                Assert.Equal((T0, "consent-withdrawn"), (found!.ExpiresAt, found.PendingEraseReason));
+                Assert.Contains(listed!, i => i.Id == image.Id);
+            }
+            else
+            {
+                Assert.Null(found);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Times_keep_their_instant_whatever_the_offset_they_were_given_in()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var consent = NewConsent("bot-a") with { GrantedAt = T0.ToOffset(TimeSpan.FromHours(9)) };
+
+        await catalog.AddConsentAsync(consent, CancellationToken.None);
+
+        var found = await catalog.FindConsentAsync(consent.Id, CancellationToken.None);
+        Assert.Equal(T0.UtcTicks, found!.GrantedAt.UtcTicks);
+    }
+
+    [Fact]
+    public async Task A_server_that_refuses_connections_is_reported_as_unavailable()
+    {
+        // A port nothing listens on: bound, then released.
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        await using var catalog = new PostgresImageCatalog(new PostgresCatalogOptions
+        {
+            ConnectionString = new NpgsqlConnectionStringBuilder(Database.ConnectionString) { Port = port, Timeout = 5 }.ConnectionString,
+        });
+
+        var failure = await Assert.ThrowsAsync<CatalogUnavailableException>(() => catalog.CheckAvailableAsync(TestTimeout.OneMinute));
+
+        Assert.IsAssignableFrom<NpgsqlException>(failure.InnerException);
+        Assert.DoesNotContain("Password", failure.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    private PostgresImageCatalog NewCatalog()
+    {
+        var catalog = new PostgresImageCatalog(new PostgresCatalogOptions { ConnectionString = Database.ConnectionString });
+        _catalogs.Add(catalog);
+        return catalog;
+    }
+}
