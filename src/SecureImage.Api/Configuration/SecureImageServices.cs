@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using SecureImage.Api.Features.Health;
+using SecureImage.Api.Features.Kakao;
 using SecureImage.Api.Features.Links;
 using SecureImage.Api.Problems;
 using SecureImage.Api.Security;
@@ -9,6 +10,7 @@ using SecureImage.Core.Catalog;
 using SecureImage.Core.Crypto;
 using SecureImage.Core.Imaging;
 using SecureImage.Core.Ingestion;
+using SecureImage.Core.Kakao;
 using SecureImage.Core.Links;
 using SecureImage.Core.Retention;
 using Azure.Identity;
@@ -71,6 +73,7 @@ internal static class SecureImageServices
         services.AddSingleton<ImageEraser>();
         services.AddSingleton<LinkIssuer>();
         services.AddHostedService<StorageInitializer>();
+        services.AddKakaoSkill(root);
 
         services.AddAuthentication(ApiKeyDefaults.Scheme)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyDefaults.Scheme, null);
@@ -95,14 +98,50 @@ internal static class SecureImageServices
     private static IImageCatalog CreateCatalog(IServiceProvider sp)
     {
         var options = sp.GetRequiredService<IOptions<CatalogOptions>>().Value;
-        var dataDirectory = sp.GetRequiredService<IOptions<StorageRootOptions>>().Value.DataDirectory;
         return options.Provider switch
         {
-            "Sqlite" => new SqliteImageCatalog(new SqliteCatalogOptions
-            {
-                ConnectionString = options.ConnectionString ?? $"Data Source={Path.Combine(Path.GetFullPath(dataDirectory), "catalog.db")}",
-            }),
+            "Sqlite" => new SqliteImageCatalog(SqliteOptions(sp, options)),
             _ => throw new OptionsValidationException(nameof(CatalogOptions), typeof(CatalogOptions), [$"SecureImage:Catalog:Provider '{options.Provider}' is not available in this build."]),
+        };
+    }
+
+    private static SqliteCatalogOptions SqliteOptions(IServiceProvider sp, CatalogOptions options) => new()
+    {
+        ConnectionString = options.ConnectionString
+            ?? $"Data Source={Path.Combine(Path.GetFullPath(sp.GetRequiredService<IOptions<StorageRootOptions>>().Value.DataDirectory), "catalog.db")}",
+    };
+
+    /// <summary>
+    /// The Kakao skill: options (validated at start-up), the safe fetcher, the durable fetch queue in the
+    /// catalog's database, and the worker that drains it. The worker is registered after
+    /// <see cref="StorageInitializer"/>, so the queue's migration has run before it first looks.
+    /// </summary>
+    private static void AddKakaoSkill(this IServiceCollection services, IConfigurationSection root)
+    {
+        services.AddOptions<KakaoOptions>().Bind(root.GetSection(KakaoOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<KakaoOptions>, ValidateKakaoOptions>();
+        services.AddSingleton<IKakaoHostResolver, DnsKakaoHostResolver>();
+        services.AddSingleton<IKakaoFetchQueue>(sp => CreateKakaoFetchQueue(sp));
+        services.AddSingleton<KakaoHttp>();
+        services.AddSingleton<KakaoImageFetcher>();
+        services.AddSingleton<KakaoRequestTracker>();
+        services.AddSingleton<KakaoFetchSignal>();
+        services.AddSingleton<KakaoFetchProcessor>();
+        services.AddSingleton<KakaoCallbacks>();
+        services.AddSingleton<KakaoSkill>();
+        services.AddHostedService(sp => sp.GetRequiredService<KakaoCallbacks>());
+        services.AddHostedService<KakaoFetchWorker>();
+    }
+
+    private static IKakaoFetchQueue CreateKakaoFetchQueue(IServiceProvider sp)
+    {
+        var options = sp.GetRequiredService<IOptions<CatalogOptions>>().Value;
+        return options.Provider switch
+        {
+            "Sqlite" => new SqliteKakaoFetchQueue(SqliteOptions(sp, options)),
+
+            // Refuse to start rather than accept Kakao requests whose fetches could not be made durable.
+            _ => throw new OptionsValidationException(nameof(CatalogOptions), typeof(CatalogOptions), [$"The Kakao fetch queue is not available for SecureImage:Catalog:Provider '{options.Provider}' yet."]),
         };
     }
 

@@ -1,0 +1,1 @@
+-- 0002: placeholder on the Kakao branch so the loader's "no gaps" rule holds; the retention branch's 0002 replaces it on merge.
