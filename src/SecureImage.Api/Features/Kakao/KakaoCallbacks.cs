@@ -31,7 +31,16 @@ internal sealed class KakaoCallbacks(KakaoHttp http, KakaoRequestTracker tracker
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         // Send what is known now rather than let the callback URL lapse unanswered.
-        await _stopping.CancelAsync();
+        try
+        {
+            await _stopping.CancelAsync();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The container was disposed first (a host that failed to start): nothing is pending.
+            return;
+        }
+
         await Task.WhenAll(_pending.Values).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
