@@ -1,6 +1,5 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
-using SecureImage.Core.Catalog;
 using SecureImage.Core.Kakao;
 
 namespace SecureImage.Storage.Sqlite;
@@ -133,28 +132,9 @@ public sealed class SqliteKakaoFetchQueue : IKakaoFetchQueue
         return await update.ExecuteNonQueryAsync(cancellationToken) == 1;
     });
 
-    private async Task<T> RunAsync<T>(Func<SqliteConnection, Task<T>> work)
-    {
-        try
-        {
-            await using var connection = new SqliteConnection(_connectionString);
-            await connection.OpenAsync();
-            return await work(connection);
-        }
-        catch (SqliteException ex)
-        {
-            // The queue shares the catalog's database: its outage is the catalog's.
-            throw new CatalogUnavailableException("The SQLite Kakao fetch queue failed.", ex);
-        }
-    }
+    private Task<T> RunAsync<T>(Func<SqliteConnection, Task<T>> work) => SqliteImageCatalog.RunAsync(_connectionString, work);
 
-    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = transaction;
-        return command;
-    }
+    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql) => SqliteImageCatalog.Command(connection, transaction, sql);
 
     private static string Id(Guid id) => id.ToString("D", CultureInfo.InvariantCulture);
 }
