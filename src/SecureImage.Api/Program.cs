@@ -3,6 +3,7 @@ using SecureImage.Api.Features.Consents;
 using SecureImage.Api.Features.Downloads;
 using SecureImage.Api.Features.Health;
 using SecureImage.Api.Features.Images;
+using SecureImage.Api.Features.Kakao;
 using SecureImage.Api.Features.Links;
 using SecureImage.Api.Features.Reports;
 using SecureImage.Api.Features.Uploads;
@@ -24,6 +25,7 @@ app.MapImagesEndpoints();
 app.MapLinksEndpoints();
 app.MapDownloadsEndpoints();
 app.MapReportsEndpoints();
+app.MapKakaoEndpoints();
 
 app.Run();
 

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using SecureImage.Api.Features.Health;
+using SecureImage.Api.Features.Kakao;
 using SecureImage.Api.Features.Links;
 using SecureImage.Api.Jobs;
 using SecureImage.Api.Problems;
@@ -10,6 +11,7 @@ using SecureImage.Core.Catalog;
 using SecureImage.Core.Crypto;
 using SecureImage.Core.Imaging;
 using SecureImage.Core.Ingestion;
+using SecureImage.Core.Kakao;
 using SecureImage.Core.Links;
 using SecureImage.Core.Retention;
 using Azure.Identity;
@@ -76,6 +78,7 @@ internal static class SecureImageServices
         services.AddSingleton<LinkIssuer>();
         services.AddHostedService<StorageInitializer>();
         services.AddSecureImageJobs(builder.Configuration);
+        services.AddKakaoSkill(root);
 
         services.AddAuthentication(ApiKeyDefaults.Scheme)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyDefaults.Scheme, null);
@@ -100,17 +103,53 @@ internal static class SecureImageServices
     private static IImageCatalog CreateCatalog(IServiceProvider sp)
     {
         var options = sp.GetRequiredService<IOptions<CatalogOptions>>().Value;
-        var dataDirectory = sp.GetRequiredService<IOptions<StorageRootOptions>>().Value.DataDirectory;
         return options.Provider switch
         {
-            "Sqlite" => new SqliteImageCatalog(new SqliteCatalogOptions
-            {
-                ConnectionString = options.ConnectionString ?? $"Data Source={Path.Combine(Path.GetFullPath(dataDirectory), "catalog.db")}",
-            }),
+            "Sqlite" => new SqliteImageCatalog(SqliteOptions(sp, options)),
             "Postgres" => new PostgresImageCatalog(
                 new PostgresCatalogOptions { ConnectionString = options.ConnectionString! },
                 sp.GetRequiredService<ILogger<PostgresImageCatalog>>()),
             _ => throw new OptionsValidationException(nameof(CatalogOptions), typeof(CatalogOptions), [$"SecureImage:Catalog:Provider '{options.Provider}' is not available in this build."]),
+        };
+    }
+
+    private static SqliteCatalogOptions SqliteOptions(IServiceProvider sp, CatalogOptions options) => new()
+    {
+        ConnectionString = options.ConnectionString
+            ?? $"Data Source={Path.Combine(Path.GetFullPath(sp.GetRequiredService<IOptions<StorageRootOptions>>().Value.DataDirectory), "catalog.db")}",
+    };
+
+    /// <summary>
+    /// The Kakao skill: options (validated at start-up), the safe fetcher, the durable fetch queue in the
+    /// catalog's database, and the worker that drains it. The worker is registered after
+    /// <see cref="StorageInitializer"/>, so the queue's migration has run before it first looks.
+    /// </summary>
+    private static void AddKakaoSkill(this IServiceCollection services, IConfigurationSection root)
+    {
+        services.AddOptions<KakaoOptions>().Bind(root.GetSection(KakaoOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<KakaoOptions>, ValidateKakaoOptions>();
+        services.AddSingleton<IKakaoHostResolver, DnsKakaoHostResolver>();
+        services.AddSingleton<IKakaoFetchQueue>(sp => CreateKakaoFetchQueue(sp));
+        services.AddSingleton<KakaoHttp>();
+        services.AddSingleton<KakaoImageFetcher>();
+        services.AddSingleton<KakaoRequestTracker>();
+        services.AddSingleton<KakaoFetchSignal>();
+        services.AddSingleton<KakaoFetchProcessor>();
+        services.AddSingleton<KakaoCallbacks>();
+        services.AddSingleton<KakaoSkill>();
+        services.AddHostedService(sp => sp.GetRequiredService<KakaoCallbacks>());
+        services.AddHostedService<KakaoFetchWorker>();
+    }
+
+    private static IKakaoFetchQueue CreateKakaoFetchQueue(IServiceProvider sp)
+    {
+        var options = sp.GetRequiredService<IOptions<CatalogOptions>>().Value;
+        return options.Provider switch
+        {
+            "Sqlite" => new SqliteKakaoFetchQueue(SqliteOptions(sp, options)),
+
+            // Refuse to start rather than accept Kakao requests whose fetches could not be made durable.
+            _ => throw new OptionsValidationException(nameof(CatalogOptions), typeof(CatalogOptions), [$"The Kakao fetch queue is not available for SecureImage:Catalog:Provider '{options.Provider}' yet."]),
         };
     }
 

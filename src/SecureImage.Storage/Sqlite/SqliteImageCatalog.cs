@@ -265,11 +265,14 @@ public sealed partial class SqliteImageCatalog : IImageCatalog, IRetentionCatalo
         return true;
     });
 
-    private async Task<T> RunAsync<T>(Func<SqliteConnection, Task<T>> work)
+    private Task<T> RunAsync<T>(Func<SqliteConnection, Task<T>> work) => RunAsync(_connectionString, work);
+
+    /// <summary>Runs <paramref name="work"/> on a fresh pooled connection; SQLite failures become <see cref="CatalogUnavailableException"/> (shared with the Kakao fetch queue, which lives in the same database).</summary>
+    internal static async Task<T> RunAsync<T>(string connectionString, Func<SqliteConnection, Task<T>> work)
     {
         try
         {
-            await using var connection = new SqliteConnection(_connectionString);
+            await using var connection = new SqliteConnection(connectionString);
             await connection.OpenAsync();
             return await work(connection);
         }
@@ -279,7 +282,7 @@ public sealed partial class SqliteImageCatalog : IImageCatalog, IRetentionCatalo
         }
     }
 
-    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql)
+    internal static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql)
     {
         var command = connection.CreateCommand();
         command.CommandText = sql;

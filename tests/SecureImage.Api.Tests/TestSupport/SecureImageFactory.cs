@@ -20,15 +20,17 @@ public sealed class SecureImageFactory : WebApplicationFactory<Program>
 
     private readonly string _environment;
     private readonly Dictionary<string, string?> _settings;
+    private readonly Action<IServiceCollection>? _services;
 
     public SecureImageFactory()
         : this("Testing")
     {
     }
 
-    internal SecureImageFactory(string environment, IDictionary<string, string?>? settings = null, bool withKeys = true, bool withBots = true)
+    internal SecureImageFactory(string environment, IDictionary<string, string?>? settings = null, bool withKeys = true, bool withBots = true, Action<IServiceCollection>? services = null)
     {
         _environment = environment;
+        _services = services;
         DataDirectory = Directory.CreateTempSubdirectory("secureimage-test-").FullName;
         _settings = new Dictionary<string, string?>
         {
@@ -90,6 +92,7 @@ public sealed class SecureImageFactory : WebApplicationFactory<Program>
         {
             services.RemoveAll<TimeProvider>();
             services.AddSingleton<TimeProvider>(Time);
+            _services?.Invoke(services);
         });
     }
 
