@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using NpgsqlTypes;
 using SecureImage.Core.Catalog;
+using SecureImage.Core.Retention;
 using SecureImage.Core.Crypto;
 using SecureImage.Storage.Sqlite;
 
@@ -16,7 +17,7 @@ namespace SecureImage.Storage.Postgres;
 /// one transaction. Connection failures surface as <see cref="CatalogUnavailableException"/> and clear
 /// the pool, so the catalog recovers on its own when the server is back.
 /// </summary>
-public sealed partial class PostgresImageCatalog : IImageCatalog, IAsyncDisposable, IDisposable
+public sealed partial class PostgresImageCatalog : IImageCatalog, IRetentionCatalog, IAsyncDisposable, IDisposable
 {
     private const string ImageColumns =
         "id, bot_id, subject_hash, consent_id, content_type, bytes, width, height, blob_name, key_id, wrapped_key, created_at, expires_at, state, erased_at, erase_reason, pending_erase_reason";
@@ -236,38 +237,8 @@ public sealed partial class PostgresImageCatalog : IImageCatalog, IAsyncDisposab
         return true;
     }, cancellationToken);
 
-    public Task<bool> MarkErasedAsync(Guid imageId, string reason, string actor, DateTimeOffset at, CancellationToken cancellationToken) => RunAsync(async connection =>
-    {
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        string botId;
-        Guid consentId;
-
-        // Concurrent erases queue on the row lock; the later ones re-check state and update nothing.
-        await using (var update = Command(connection, transaction, """
-            UPDATE images
-               SET state = 'erased', wrapped_key = NULL, key_id = NULL, erased_at = @at, erase_reason = @reason,
-                   pending_erase_reason = NULL, expires_at = LEAST(expires_at, @at)
-             WHERE id = @id AND state <> 'erased'
-            RETURNING bot_id, consent_id;
-            """))
-        {
-            Add(update, "id", NpgsqlDbType.Uuid, imageId);
-            Add(update, "at", NpgsqlDbType.TimestampTz, Time(at));
-            Add(update, "reason", NpgsqlDbType.Text, reason);
-            await using var reader = await update.ExecuteReaderAsync(cancellationToken);
-            if (!await reader.ReadAsync(cancellationToken))
-            {
-                return false;
-            }
-
-            botId = reader.GetString(0);
-            consentId = reader.GetGuid(1);
-        }
-
-        await InsertAuditAsync(connection, transaction, new AuditEvent(at, AuditKinds.ImageErased, botId, imageId, consentId, actor, reason), cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return true;
-    }, cancellationToken);
+    public async Task<bool> MarkErasedAsync(Guid imageId, string reason, string actor, DateTimeOffset at, CancellationToken cancellationToken) =>
+        await MarkErasedAsync([new ErasedImage(imageId, reason)], actor, at, cancellationToken) == 1;
 
     public Task AppendAuditAsync(AuditEvent auditEvent, CancellationToken cancellationToken) => RunAsync(async connection =>
     {
