@@ -10,4 +10,5 @@ blobs=${1:-10000}
 rows=${2:-100000}
 cd "$repo"
 dotnet build tests/SecureImage.Benchmarks -c Release -v quiet -nologo >/dev/null
-bash "$here/with-servers.sh" dotnet tests/SecureImage.Benchmarks/bin/Release/net10.0/SecureImage.Benchmarks.dll retention --blobs "$blobs" --rows "$rows"
+bench=tests/SecureImage.Benchmarks/bin/Release/net10.0/SecureImage.Benchmarks.dll
+bash "$here/with-servers.sh" bash -c "dotnet $bench retention --blobs $blobs --rows $rows && dotnet $bench retention --postgres --blobs $blobs --rows $rows"

@@ -24,6 +24,7 @@ internal static class RetentionBenchmark
     {
         var blobs = Argument(args, "--blobs", 10_000);
         var rows = Argument(args, "--rows", 100_000);
+        var postgres = args.Contains("--postgres");
         var azurite = Environment.GetEnvironmentVariable("SECUREIMAGE_TEST_AZURITE") ?? throw new InvalidOperationException("Set SECUREIMAGE_TEST_AZURITE (run through infra/local/bench-retention.sh).");
         var folder = Directory.CreateTempSubdirectory("secureimage-bench-").FullName;
         try
@@ -37,16 +38,19 @@ internal static class RetentionBenchmark
 
             // Service: N expired images with blobs, erased by the sweeper.
             var serviceStore = await NewStoreAsync(azurite);
-            var catalog = await NewCatalogAsync(Path.Combine(folder, "with-blobs.db"));
             var now = DateTimeOffset.UtcNow;
-            await SeedRowsAsync(Path.Combine(folder, "with-blobs.db"), await SeedBlobsAsync(serviceStore, blobs), now);
+            var catalog = postgres
+                ? await BenchmarkCatalogs.PostgresAsync(await SeedBlobsAsync(serviceStore, blobs), now)
+                : await BenchmarkCatalogs.SqliteAsync(Path.Combine(folder, "with-blobs.db"), await SeedBlobsAsync(serviceStore, blobs), now);
             var sweep = Stopwatch.StartNew();
             var erased = await SweepAllAsync(catalog, serviceStore, now);
             sweep.Stop();
 
             // Catalog only: M expired rows, blob deletes answered at once.
-            var rowsCatalog = await NewCatalogAsync(Path.Combine(folder, "rows-only.db"));
-            await SeedRowsAsync(Path.Combine(folder, "rows-only.db"), [.. Enumerable.Range(0, rows).Select(i => $"r{i:x8}")], now);
+            var rowNames = Enumerable.Range(0, rows).Select(i => $"r{i:x8}").ToArray();
+            var rowsCatalog = postgres
+                ? await BenchmarkCatalogs.PostgresAsync(rowNames, now)
+                : await BenchmarkCatalogs.SqliteAsync(Path.Combine(folder, "rows-only.db"), rowNames, now);
             var catalogOnly = Stopwatch.StartNew();
             var rowsErased = await SweepAllAsync(rowsCatalog, new NoBlobStore(), now);
             catalogOnly.Stop();
@@ -55,7 +59,7 @@ internal static class RetentionBenchmark
             var sweepRate = erased / sweep.Elapsed.TotalSeconds;
             var rowRate = rowsErased / catalogOnly.Elapsed.TotalSeconds;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"raw Azurite DELETE      {blobs,8} blobs  {raw.Elapsed.TotalSeconds,8:F2} s  {rawRate,10:F0} /s"));
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"service sweep (sqlite)  {erased,8} images {sweep.Elapsed.TotalSeconds,8:F2} s  {sweepRate,10:F0} /s"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"service sweep ({(postgres ? "pg" : "sqlite"),-6}) {erased,8} images {sweep.Elapsed.TotalSeconds,8:F2} s  {sweepRate,10:F0} /s"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio service/raw       {sweepRate / rawRate,8:F2}   (goal >= 0.80)"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"catalog-only erase      {rowsErased,8} rows   {catalogOnly.Elapsed.TotalSeconds,8:F2} s  {rowRate,10:F0} /s   (goal > 50000 /s)"));
             return erased == blobs && rowsErased == rows ? 0 : 1;
@@ -67,7 +71,7 @@ internal static class RetentionBenchmark
         }
     }
 
-    private static async Task<int> SweepAllAsync(SqliteImageCatalog catalog, IBlobStore store, DateTimeOffset now)
+    private static async Task<int> SweepAllAsync(IRetentionCatalog catalog, IBlobStore store, DateTimeOffset now)
     {
         var sweeper = new RetentionSweeper(catalog, store, new FixedClock(now), new RetentionSweepOptions { BatchSize = 1000, MaxBatchesPerRun = int.MaxValue, BlobDeleteParallelism = Parallelism });
         return (await sweeper.SweepAsync(CancellationToken.None)).Erased;
@@ -80,57 +84,12 @@ internal static class RetentionBenchmark
         return store;
     }
 
-    private static async Task<SqliteImageCatalog> NewCatalogAsync(string path)
-    {
-        var catalog = new SqliteImageCatalog(new SqliteCatalogOptions { ConnectionString = $"Data Source={path}" });
-        await catalog.MigrateAsync(CancellationToken.None);
-        return catalog;
-    }
-
     private static async Task<string[]> SeedBlobsAsync(IBlobStore store, int count)
     {
         var names = Enumerable.Range(0, count).Select(_ => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))).ToArray();
         var body = RandomNumberGenerator.GetBytes(1024);
         await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, async (name, token) => await store.UploadAsync(name, new MemoryStream(body), token));
         return names;
-    }
-
-    /// <summary>Expired rows straight into the table: seeding is not what is measured.</summary>
-    private static async Task SeedRowsAsync(string path, string[] blobNames, DateTimeOffset now)
-    {
-        await using var connection = new SqliteConnection($"Data Source={path}");
-        await connection.OpenAsync();
-        await using var transaction = connection.BeginTransaction();
-        var consent = Guid.NewGuid().ToString();
-        await using (var insertConsent = connection.CreateCommand())
-        {
-            insertConsent.Transaction = transaction;
-            insertConsent.CommandText = "INSERT INTO consents VALUES ($id, 'bench', 'h', 'p', 'v', 'api', 0, NULL);";
-            insertConsent.Parameters.AddWithValue("$id", consent);
-            await insertConsent.ExecuteNonQueryAsync();
-        }
-
-        await using var insert = connection.CreateCommand();
-        insert.Transaction = transaction;
-        insert.CommandText = """
-            INSERT INTO images (id, bot_id, subject_hash, consent_id, content_type, bytes, width, height, blob_name, key_id, wrapped_key, created_at, expires_at, state)
-            VALUES ($id, 'bench', 'h', $consent, 'image/jpeg', 1024, 1, 1, $blob, 'k', $key, $created, $expires, 'active');
-            """;
-        var id = insert.Parameters.Add("$id", SqliteType.Text);
-        var blob = insert.Parameters.Add("$blob", SqliteType.Text);
-        var expires = insert.Parameters.Add("$expires", SqliteType.Integer);
-        insert.Parameters.AddWithValue("$consent", consent);
-        insert.Parameters.AddWithValue("$key", new byte[61]);
-        insert.Parameters.AddWithValue("$created", now.AddDays(-3).ToUnixTimeMilliseconds());
-        for (var i = 0; i < blobNames.Length; i++)
-        {
-            id.Value = Guid.NewGuid().ToString();
-            blob.Value = blobNames[i];
-            expires.Value = now.AddMilliseconds(-1 - i).ToUnixTimeMilliseconds();
-            await insert.ExecuteNonQueryAsync();
-        }
-
-        await transaction.CommitAsync();
     }
 
     private static int Argument(string[] args, string name, int fallback)
