@@ -8,35 +8,29 @@ namespace SecureImage.Storage.Tests.Kakao;
 /// <summary>The Kakao fetch queue contract on the real PostgreSQL that with-servers.sh starts, each test in a database of its own.</summary>
 public sealed class PostgresKakaoFetchQueueContractTests : KakaoFetchQueueContractTests, IAsyncLifetime
 {
-    private readonly List<PostgresImageCatalog> _catalogs = [];
-    private PostgresTestDatabase? _database;
+    private PostgresCatalogs? _postgres;
 
-    private PostgresTestDatabase Database => _database ?? throw new InvalidOperationException("InitializeAsync has not run.");
+    private PostgresCatalogs Postgres => _postgres ?? throw new InvalidOperationException("InitializeAsync has not run.");
 
-    public async Task InitializeAsync() => _database = await PostgresTestDatabase.CreateAsync();
+    public async Task InitializeAsync() => _postgres = await PostgresCatalogs.CreateAsync();
 
     public async Task DisposeAsync()
     {
-        foreach (var catalog in _catalogs)
+        if (_postgres is not null)
         {
-            await catalog.DisposeAsync();
-        }
-
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
+            await _postgres.DisposeAsync();
         }
     }
 
     protected override async Task<(IImageCatalog Catalog, IKakaoFetchQueue Queue)> CreateMigratedQueueAsync()
     {
-        var catalog = NewCatalog(Database.ConnectionString);
+        var catalog = Postgres.NewCatalog();
         await catalog.MigrateAsync(TestTimeout.OneMinute);
         return (catalog, new PostgresKakaoFetchQueue(catalog));
     }
 
     protected override async Task<long> CountStoredUrlsAsync() =>
-        (long)(await Database.ScalarAsync("SELECT COUNT(*) FROM kakao_fetches WHERE url IS NOT NULL;"))!;
+        (long)(await Postgres.Database.ScalarAsync("SELECT COUNT(*) FROM kakao_fetches WHERE url IS NOT NULL;"))!;
 
     [Fact]
     public async Task Two_instances_claiming_at_once_never_get_the_same_fetch()
@@ -73,22 +67,10 @@ public sealed class PostgresKakaoFetchQueueContractTests : KakaoFetchQueueContra
     [Fact]
     public async Task A_server_that_refuses_connections_is_reported_as_unavailable()
     {
-        // A port nothing listens on: bound, then released.
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        var queue = new PostgresKakaoFetchQueue(NewCatalog(new NpgsqlConnectionStringBuilder(Database.ConnectionString) { Port = port, Timeout = 5 }.ConnectionString));
+        var queue = new PostgresKakaoFetchQueue(Postgres.NewCatalog(Postgres.RefusedConnectionString()));
 
         var failure = await Assert.ThrowsAsync<CatalogUnavailableException>(() => queue.ClaimDueAsync(T0, Lease, 10, TestTimeout.OneMinute));
 
         Assert.IsAssignableFrom<NpgsqlException>(failure.InnerException);
-    }
-
-    private PostgresImageCatalog NewCatalog(string connectionString)
-    {
-        var catalog = new PostgresImageCatalog(new PostgresCatalogOptions { ConnectionString = connectionString });
-        _catalogs.Add(catalog);
-        return catalog;
     }
 }
