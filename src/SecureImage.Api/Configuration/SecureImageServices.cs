@@ -148,6 +148,9 @@ internal static class SecureImageServices
         {
             "Sqlite" => new SqliteKakaoFetchQueue(SqliteOptions(sp, options)),
 
+            // Same database and connection pool as the catalog, whose migrator creates the queue's table.
+            "Postgres" => new PostgresKakaoFetchQueue((PostgresImageCatalog)sp.GetRequiredService<IImageCatalog>()),
+
             // Refuse to start rather than accept Kakao requests whose fetches could not be made durable.
             _ => throw new OptionsValidationException(nameof(CatalogOptions), typeof(CatalogOptions), [$"The Kakao fetch queue is not available for SecureImage:Catalog:Provider '{options.Provider}' yet."]),
         };

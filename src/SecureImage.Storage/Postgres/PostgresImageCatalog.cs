@@ -280,7 +280,8 @@ public sealed partial class PostgresImageCatalog : IImageCatalog, IRetentionCata
 
     public void Dispose() => _dataSource.Dispose();
 
-    private async Task<T> RunAsync<T>(Func<NpgsqlConnection, Task<T>> work, CancellationToken cancellationToken)
+    /// <summary>Runs <paramref name="work"/> on a pooled connection; failures become <see cref="CatalogUnavailableException"/> (shared with <see cref="PostgresKakaoFetchQueue"/>, which lives in the same database and pool).</summary>
+    internal async Task<T> RunAsync<T>(Func<NpgsqlConnection, Task<T>> work, CancellationToken cancellationToken)
     {
         try
         {
@@ -313,9 +314,9 @@ public sealed partial class PostgresImageCatalog : IImageCatalog, IRetentionCata
         _ => true,
     };
 
-    private static NpgsqlCommand Command(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql) => new(sql, connection, transaction);
+    internal static NpgsqlCommand Command(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql) => new(sql, connection, transaction);
 
-    private static void Add(NpgsqlCommand command, string name, NpgsqlDbType type, object? value) =>
+    internal static void Add(NpgsqlCommand command, string name, NpgsqlDbType type, object? value) =>
         command.Parameters.Add(new NpgsqlParameter(name, type) { Value = value ?? DBNull.Value });
 
     private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, CancellationToken cancellationToken)
@@ -369,11 +370,11 @@ public sealed partial class PostgresImageCatalog : IImageCatalog, IRetentionCata
         r.IsDBNull(16) ? null : r.GetString(16));
 
     /// <summary>Npgsql writes timestamptz only from UTC values; the instant is what matters.</summary>
-    private static DateTimeOffset Time(DateTimeOffset at) => at.ToUniversalTime();
+    internal static DateTimeOffset Time(DateTimeOffset at) => at.ToUniversalTime();
 
     private static DateTimeOffset? Time(DateTimeOffset? at) => at?.ToUniversalTime();
 
-    private static DateTimeOffset FromTime(DbDataReader r, int ordinal) => r.GetFieldValue<DateTimeOffset>(ordinal);
+    internal static DateTimeOffset FromTime(DbDataReader r, int ordinal) => r.GetFieldValue<DateTimeOffset>(ordinal);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "PostgreSQL connection failed ({ExceptionType}, SQLSTATE {SqlState}); the connection pool was cleared.")]
     private static partial void LogPoolCleared(ILogger logger, string exceptionType, string sqlState);

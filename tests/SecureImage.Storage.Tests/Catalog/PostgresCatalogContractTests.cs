@@ -7,23 +7,19 @@ namespace SecureImage.Storage.Tests.Catalog;
 /// <summary>The catalog contract on the real PostgreSQL that with-servers.sh starts, each test in a database of its own.</summary>
 public sealed class PostgresCatalogContractTests : CatalogContractTests, IAsyncLifetime
 {
-    private readonly List<PostgresImageCatalog> _catalogs = [];
-    private PostgresTestDatabase? _database;
+    private PostgresCatalogs? _postgres;
 
-    private PostgresTestDatabase Database => _database ?? throw new InvalidOperationException("InitializeAsync has not run.");
+    private PostgresCatalogs Postgres => _postgres ?? throw new InvalidOperationException("InitializeAsync has not run.");
 
-    public async Task InitializeAsync() => _database = await PostgresTestDatabase.CreateAsync();
+    private PostgresTestDatabase Database => Postgres.Database;
+
+    public async Task InitializeAsync() => _postgres = await PostgresCatalogs.CreateAsync();
 
     public async Task DisposeAsync()
     {
-        foreach (var catalog in _catalogs)
+        if (_postgres is not null)
         {
-            await catalog.DisposeAsync();
-        }
-
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
+            await _postgres.DisposeAsync();
         }
     }
 
@@ -123,15 +119,7 @@ public sealed class PostgresCatalogContractTests : CatalogContractTests, IAsyncL
     [Fact]
     public async Task A_server_that_refuses_connections_is_reported_as_unavailable()
     {
-        // A port nothing listens on: bound, then released.
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        await using var catalog = new PostgresImageCatalog(new PostgresCatalogOptions
-        {
-            ConnectionString = new NpgsqlConnectionStringBuilder(Database.ConnectionString) { Port = port, Timeout = 5 }.ConnectionString,
-        });
+        await using var catalog = new PostgresImageCatalog(new PostgresCatalogOptions { ConnectionString = Postgres.RefusedConnectionString() });
 
         var failure = await Assert.ThrowsAsync<CatalogUnavailableException>(() => catalog.CheckAvailableAsync(TestTimeout.OneMinute));
 
@@ -139,10 +127,5 @@ public sealed class PostgresCatalogContractTests : CatalogContractTests, IAsyncL
         Assert.DoesNotContain("Password", failure.Message, StringComparison.OrdinalIgnoreCase);
     }
 
-    private PostgresImageCatalog NewCatalog()
-    {
-        var catalog = new PostgresImageCatalog(new PostgresCatalogOptions { ConnectionString = Database.ConnectionString });
-        _catalogs.Add(catalog);
-        return catalog;
-    }
+    private PostgresImageCatalog NewCatalog() => Postgres.NewCatalog();
 }
