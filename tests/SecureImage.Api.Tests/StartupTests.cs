@@ -9,46 +9,46 @@ public sealed class StartupTests
     [Theory]
     [InlineData("Production")]
     [InlineData("Staging")]
-    public void Outside_development_the_service_refuses_to_start_without_keys(string environment)
+    public async Task Outside_development_the_service_refuses_to_start_without_keys(string environment)
     {
         using var factory = new SecureImageFactory(environment, withKeys: false);
 
-        var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+        var output = await factory.AssertRefusesToStartAsync();
 
-        Assert.Contains("No keys are configured", Flatten(error), StringComparison.Ordinal);
+        Assert.Contains("No keys are configured", output, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Outside_development_the_service_refuses_a_key_ring_missing_its_active_key()
+    public async Task Outside_development_the_service_refuses_a_key_ring_missing_its_active_key()
     {
         using var factory = new SecureImageFactory("Production", settings: new Dictionary<string, string?> { ["SecureImage:Keys:Links:ActiveKeyId"] = "missing" });
 
-        var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+        var output = await factory.AssertRefusesToStartAsync();
 
-        Assert.Contains("active key id", Flatten(error), StringComparison.Ordinal);
+        Assert.Contains("active key id", output, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void The_service_refuses_to_start_with_a_link_lifetime_over_ten_minutes()
+    public async Task The_service_refuses_to_start_with_a_link_lifetime_over_ten_minutes()
     {
         using var factory = new SecureImageFactory("Testing", settings: new Dictionary<string, string?> { ["SecureImage:Links:Lifetime"] = "00:10:01" });
 
-        var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+        var output = await factory.AssertRefusesToStartAsync();
 
-        Assert.Contains("Links:Lifetime", Flatten(error), StringComparison.Ordinal);
+        Assert.Contains("Links:Lifetime", output, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Outside_development_a_bot_configured_with_the_development_key_is_refused()
+    public async Task Outside_development_a_bot_configured_with_the_development_key_is_refused()
     {
         using var factory = new SecureImageFactory("Production", settings: new Dictionary<string, string?>
         {
             ["SecureImage:Bots:sneaky:ApiKeySha256"] = SecureImageFactory.Sha256Hex("dev-bot-key"),
         });
 
-        var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+        var output = await factory.AssertRefusesToStartAsync();
 
-        Assert.Contains("development key", Flatten(error), StringComparison.Ordinal);
+        Assert.Contains("development key", output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -133,17 +133,17 @@ public sealed class StartupTests
     }
 
     [Fact]
-    public void The_service_refuses_to_start_on_postgres_without_a_connection_string()
+    public async Task The_service_refuses_to_start_on_postgres_without_a_connection_string()
     {
         using var factory = new SecureImageFactory("Testing", settings: new Dictionary<string, string?> { ["SecureImage:Catalog:Provider"] = "Postgres" });
 
-        var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+        var output = await factory.AssertRefusesToStartAsync();
 
-        Assert.Contains("Catalog:Provider is Postgres: set SecureImage:Catalog:ConnectionString", Flatten(error), StringComparison.Ordinal);
+        Assert.Contains("Catalog:Provider is Postgres: set SecureImage:Catalog:ConnectionString", output, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void The_service_refuses_an_invalid_postgres_connection_string_without_repeating_it()
+    public async Task The_service_refuses_an_invalid_postgres_connection_string_without_repeating_it()
     {
         using var factory = new SecureImageFactory("Testing", settings: new Dictionary<string, string?>
         {
@@ -151,25 +151,10 @@ public sealed class StartupTests
             ["SecureImage:Catalog:ConnectionString"] = "Host=db;Password=hunter2-secret;NoSuchSetting=1",
         });
 
-        var error = Flatten(Assert.ThrowsAny<Exception>(() => factory.CreateClient()));
+        var output = await factory.AssertRefusesToStartAsync();
 
-        Assert.Contains("Catalog:ConnectionString is not a valid Npgsql connection string", error, StringComparison.Ordinal);
-        Assert.DoesNotContain("hunter2-secret", error, StringComparison.Ordinal);
-    }
-
-    private static string Flatten(Exception error)
-    {
-        var messages = new List<string>();
-        for (Exception? e = error; e is not null; e = e.InnerException)
-        {
-            messages.Add(e.Message);
-            if (e is AggregateException aggregate)
-            {
-                messages.AddRange(aggregate.InnerExceptions.Select(Flatten));
-            }
-        }
-
-        return string.Join(" | ", messages);
+        Assert.Contains("Catalog:ConnectionString is not a valid Npgsql connection string", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2-secret", output, StringComparison.Ordinal);
     }
 
     private static void CopyFolder(string from, string to)

@@ -78,6 +78,7 @@ internal static class SecureImageServices
         services.AddSingleton<LinkIssuer>();
         services.AddHostedService<StorageInitializer>();
         services.AddSecureImageJobs(builder.Configuration);
+        services.AddSecureImageTelemetry(builder.Configuration);
         services.AddKakaoSkill(root);
 
         services.AddAuthentication(ApiKeyDefaults.Scheme)

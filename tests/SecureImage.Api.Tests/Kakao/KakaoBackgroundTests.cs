@@ -30,12 +30,13 @@ public sealed class KakaoBackgroundTests : IAsyncLifetime
     {
         await using var factory = KakaoTestHost.Create(_kakao, SmallBudget);
         var soon = factory.Time.GetUtcNow().AddMinutes(10);
-        var urls = new[] { _kakao.ImageUrl(Jpeg, soon, extra: "&delayMs=1800"), _kakao.ImageUrl("jpg_Nikon_D70.jpg", soon, extra: "&delayMs=1800") };
+        // The CDN answers after 4 s; the skill must answer (useCallback) well before that.
+        var urls = new[] { _kakao.ImageUrl(Jpeg, soon, extra: "&delayMs=4000"), _kakao.ImageUrl("jpg_Nikon_D70.jpg", soon, extra: "&delayMs=4000") };
         var watch = Stopwatch.StartNew();
 
         var response = await factory.CreateBotClient().PostSkillAsync(KakaoTestHost.Payload(urls, callbackUrl: _kakao.CallbackUrl("cb-1")), callbackToken: "token-1");
 
-        Assert.InRange(watch.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(2));
+        Assert.InRange(watch.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(3));
         Assert.True(response.GetProperty("useCallback").GetBoolean());
         Assert.False(string.IsNullOrEmpty(response.GetProperty("data").GetProperty("text").GetString()));
 

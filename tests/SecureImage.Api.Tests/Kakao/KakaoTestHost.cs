@@ -108,7 +108,7 @@ internal static class KakaoTestHost
         response.Data("imageIds").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(Guid.Parse).ToList();
 
     /// <summary>Polls until <paramref name="condition"/> holds (background work), failing after <paramref name="seconds"/>.</summary>
-    public static async Task EventuallyAsync(Func<Task<bool>> condition, double seconds = 10)
+    public static async Task EventuallyAsync(Func<Task<bool>> condition, double seconds = 30)
     {
         var until = DateTime.UtcNow.AddSeconds(seconds);
         while (!await condition())
