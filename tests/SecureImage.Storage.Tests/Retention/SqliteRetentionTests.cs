@@ -8,50 +8,40 @@ using SecureImage.Storage.Tests.Blobs;
 
 namespace SecureImage.Storage.Tests.Retention;
 
-/// <summary>Retention on the embedded default: SQLite catalog, blobs as files.</summary>
-public sealed class SqliteFileSystemRetentionTests : RetentionContractTests, IDisposable
+/// <summary>Retention with a SQLite catalog in a temp folder of its own; subclasses pick the blob store.</summary>
+public abstract class SqliteRetentionTests : RetentionContractTests, IDisposable
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("secureimage-retention-").FullName;
+    protected string Folder { get; } = Directory.CreateTempSubdirectory("secureimage-retention-").FullName;
 
     public void Dispose()
     {
         SqliteConnection.ClearAllPools();
-        Directory.Delete(_directory, recursive: true);
+        Directory.Delete(Folder, recursive: true);
+        GC.SuppressFinalize(this);
     }
 
     protected override async Task<IImageCatalog> CreateMigratedCatalogAsync()
     {
-        var catalog = new SqliteImageCatalog(new SqliteCatalogOptions { ConnectionString = $"Data Source={Path.Combine(_directory, "catalog.db")}" });
+        var catalog = new SqliteImageCatalog(new SqliteCatalogOptions { ConnectionString = $"Data Source={Path.Combine(Folder, "catalog.db")}" });
         await catalog.MigrateAsync(CancellationToken.None);
         return catalog;
     }
+}
 
+/// <summary>Retention on the embedded default: SQLite catalog, blobs as files.</summary>
+public sealed class SqliteFileSystemRetentionTests : SqliteRetentionTests
+{
     protected override async Task<IBlobStore> CreateBlobStoreAsync()
     {
-        var store = new FileSystemBlobStore(new FileSystemBlobStoreOptions { RootPath = Path.Combine(_directory, "blobs") });
+        var store = new FileSystemBlobStore(new FileSystemBlobStoreOptions { RootPath = Path.Combine(Folder, "blobs") });
         await store.CreateIfNotExistsAsync(CancellationToken.None);
         return store;
     }
 }
 
 /// <summary>Retention with blobs in Azurite: the sweep's deletes go over the Blob REST API.</summary>
-public sealed class SqliteAzuriteRetentionTests : RetentionContractTests, IDisposable
+public sealed class SqliteAzuriteRetentionTests : SqliteRetentionTests
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("secureimage-retention-").FullName;
-
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_directory, recursive: true);
-    }
-
-    protected override async Task<IImageCatalog> CreateMigratedCatalogAsync()
-    {
-        var catalog = new SqliteImageCatalog(new SqliteCatalogOptions { ConnectionString = $"Data Source={Path.Combine(_directory, "catalog.db")}" });
-        await catalog.MigrateAsync(CancellationToken.None);
-        return catalog;
-    }
-
     protected override async Task<IBlobStore> CreateBlobStoreAsync()
     {
         var store = new AzureBlobStore(AzuriteStores.SharedKeyOptions(AzuriteStores.NewContainerName()));
