@@ -26,7 +26,7 @@ internal sealed class ProductionBackend : IAsyncDisposable
         new(await PostgresTestDatabase.CreateAsync(postgresConnectionString), azuriteConnectionString ?? TestServers.AzuriteConnectionString);
 
     /// <summary>A new service instance (its own host, pools and clock) on this database and container.</summary>
-    public SecureImageFactory NewInstance()
+    public SecureImageFactory NewInstance(IReadOnlyDictionary<string, string?>? extraSettings = null)
     {
         var settings = new Dictionary<string, string?>(_keys)
         {
@@ -36,6 +36,11 @@ internal sealed class ProductionBackend : IAsyncDisposable
             ["SecureImage:Blobs:ConnectionString"] = AzuriteConnectionString,
             ["SecureImage:Blobs:Container"] = Container,
         };
+        foreach (var (key, value) in extraSettings ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
         var instance = new SecureImageFactory("Testing", settings);
         _instances.Add(instance);
         return instance;
