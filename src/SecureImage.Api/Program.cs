@@ -1,4 +1,5 @@
 using SecureImage.Api.Configuration;
+using SecureImage.Api.Features.Admin;
 using SecureImage.Api.Features.Consents;
 using SecureImage.Api.Features.Downloads;
 using SecureImage.Api.Features.Health;
@@ -7,6 +8,12 @@ using SecureImage.Api.Features.Kakao;
 using SecureImage.Api.Features.Links;
 using SecureImage.Api.Features.Reports;
 using SecureImage.Api.Features.Uploads;
+using SecureImage.Api.Security;
+
+if (args is ["hash-password", ..])
+{
+    return AdminPasswordTool.Run(Console.In, Console.Out, Console.Error);
+}
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddSecureImage();
@@ -14,8 +21,10 @@ builder.AddSecureImage();
 var app = builder.Build();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseAdminSecurityHeaders();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseAntiforgery();
 
 app.MapOpenApi();
 app.MapHealthEndpoints();
@@ -26,8 +35,11 @@ app.MapLinksEndpoints();
 app.MapDownloadsEndpoints();
 app.MapReportsEndpoints();
 app.MapKakaoEndpoints();
+app.MapAdminPageEndpoints();
+app.MapAdminApiEndpoints();
 
 app.Run();
+return 0;
 
 /// <summary>The entry point, visible to WebApplicationFactory in the tests.</summary>
 public partial class Program;

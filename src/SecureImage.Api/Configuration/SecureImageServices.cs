@@ -9,6 +9,7 @@ using SecureImage.Api.Security;
 using SecureImage.Core.Blobs;
 using SecureImage.Core.Catalog;
 using SecureImage.Core.Crypto;
+using SecureImage.Core.Dashboard;
 using SecureImage.Core.Imaging;
 using SecureImage.Core.Ingestion;
 using SecureImage.Core.Kakao;
@@ -62,6 +63,7 @@ internal static class SecureImageServices
 
         services.AddSingleton<IImageCatalog>(sp => CreateCatalog(sp));
         services.AddSingleton<IRetentionCatalog>(sp => (IRetentionCatalog)sp.GetRequiredService<IImageCatalog>());
+        services.AddSingleton<IDashboardQueries>(sp => (IDashboardQueries)sp.GetRequiredService<IImageCatalog>());
         services.AddSingleton<IBlobStore>(sp => CreateBlobStore(sp));
         services.AddSingleton<IImageSanitizer, ContainerImageSanitizer>();
         services.AddSingleton(sp =>
@@ -82,15 +84,41 @@ internal static class SecureImageServices
         services.AddKakaoSkill(root);
 
         services.AddAuthentication(ApiKeyDefaults.Scheme)
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyDefaults.Scheme, null);
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyDefaults.Scheme, null)
+            .AddAdminCookie();
         services.AddAuthorizationBuilder()
-            .AddPolicy(ApiKeyDefaults.BotPolicy, policy => policy.AddAuthenticationSchemes(ApiKeyDefaults.Scheme).RequireClaim(ApiKeyDefaults.BotClaim));
+            .AddPolicy(ApiKeyDefaults.BotPolicy, policy => policy.AddAuthenticationSchemes(ApiKeyDefaults.Scheme).RequireClaim(ApiKeyDefaults.BotClaim))
+            .AddPolicy(AdminDefaults.Policy, policy => policy.AddAuthenticationSchemes(AdminDefaults.Scheme).RequireClaim(AdminDefaults.AdminClaim));
+        services.AddAdminDashboard(builder.Configuration, isDevelopment);
 
         services.AddProblemDetails(options => options.CustomizeProblemDetails = FrameworkProblems.UseStableTypes);
         services.AddExceptionHandler<ProblemExceptionHandler>();
         services.AddSecureImageHealthChecks();
         services.AddOpenApi();
         return builder;
+    }
+
+    /// <summary>
+    /// The dashboard's admins (password hashes from SecureImage:Admins, checked at start-up; the dev admin
+    /// in Development only) and anti-forgery for its forms and POSTs.
+    /// </summary>
+    private static void AddAdminDashboard(this IServiceCollection services, IConfiguration configuration, bool isDevelopment)
+    {
+        services.AddSingleton(_ => new AdminAccounts(
+            configuration.GetSection($"{SecureImageSections.Root}:Admins").GetChildren()
+                .ToDictionary(s => s.Key, s => s["PasswordHash"] ?? "", StringComparer.Ordinal),
+            isDevelopment));
+        services.AddHostedService<AdminAccountsCheck>();
+        services.AddAntiforgery(options =>
+        {
+            options.HeaderName = AdminDefaults.AntiforgeryHeader;
+            options.FormFieldName = AdminDefaults.AntiforgeryField;
+            options.Cookie.Name = AdminDefaults.AntiforgeryCookieName;
+            options.Cookie.Path = AdminDefaults.PagePath;
+            options.Cookie.SameSite = SameSiteMode.Strict;
+            options.Cookie.HttpOnly = true;
+            options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+        });
     }
 
     private static void TryAddTimeProvider(this IServiceCollection services)

@@ -1,0 +1,58 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Mvc.Testing;
+using SecureImage.Api.Security;
+
+namespace SecureImage.Api.Tests.TestSupport;
+
+/// <summary>Signs in to the dashboard through its real sign-in form (anti-forgery token included) and keeps the cookies.</summary>
+public static partial class AdminSession
+{
+    public const string Officer = "officer";
+    public const string OfficerPassword = "correct horse battery staple";
+
+    /// <summary>A configured admin (fewer PBKDF2 iterations than production, to keep tests quick).</summary>
+    public static Dictionary<string, string?> OfficerSettings() => new()
+    {
+        [$"SecureImage:Admins:{Officer}:PasswordHash"] = AdminPasswordHash.Create(OfficerPassword, AdminPasswordHash.MinIterations),
+    };
+
+    public static HttpClient CreateCookieClient(this SecureImageFactory factory) =>
+        factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+
+    /// <summary>Posts the sign-in form; returns the response (302 to /admin on success).</summary>
+    public static async Task<HttpResponseMessage> PostSignInAsync(this HttpClient client, string user, string password)
+    {
+        var token = await SignInTokenAsync(client);
+        return await client.PostAsync("/admin/sign-in", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__RequestVerificationToken"] = token,
+            ["username"] = user,
+            ["password"] = password,
+        }));
+    }
+
+    public static async Task<HttpClient> SignInAsync(this SecureImageFactory factory, string user = Officer, string password = OfficerPassword)
+    {
+        var client = factory.CreateCookieClient();
+        var response = await client.PostSignInAsync(user, password);
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Equal("/admin", response.Headers.Location?.OriginalString);
+        return client;
+    }
+
+    public static async Task<string> SignInTokenAsync(HttpClient client)
+    {
+        var page = await client.GetStringAsync("/admin/sign-in");
+        return WebUtility.HtmlDecode(TokenPattern().Match(page).Groups[1].Value);
+    }
+
+    /// <summary>The anti-forgery token the page's script sends with POSTs.</summary>
+    public static async Task<string> CsrfTokenAsync(this HttpClient client) =>
+        (await client.GetFromJsonAsync<JsonElement>("/admin/api/session")).GetProperty("csrfToken").GetString()!;
+
+    [GeneratedRegex("name=\"__RequestVerificationToken\" value=\"([^\"]*)\"")]
+    private static partial Regex TokenPattern();
+}
