@@ -10,6 +10,8 @@ source "$here/lib.sh"
 
 # exiftool: the independent check that sanitized images carry no metadata.
 ensure_command exiftool libimage-exiftool-perl
+# Debian's Chromium for the dashboard's browser tests (Playwright drives it; no browser is downloaded).
+ensure_command chromium chromium
 
 # Kept (git-ignored) so a failure can be read after the run.
 results="$repo/TestResults/$(date +%Y%m%d-%H%M%S)"
