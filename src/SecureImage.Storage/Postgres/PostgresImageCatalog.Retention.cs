@@ -11,14 +11,16 @@ public sealed partial class PostgresImageCatalog
         RunAsync<IReadOnlyList<ImageRecord>>(async connection =>
         {
             // SKIP LOCKED: concurrent sweepers on other instances take other rows instead of waiting;
-            // the lease keeps them off these rows after this transaction commits.
+            // the lease keeps them off these rows after this transaction commits. `= ANY(ARRAY(…))`
+            // makes the update find the claimed rows by primary key: `IN (subquery)` plans as a hash
+            // join over the whole table, whose cost would grow with the table instead of the batch.
             await using var claim = Command(connection, null, $"""
                 UPDATE images SET claimed_until = @until
-                 WHERE id IN (SELECT id FROM images
-                               WHERE state IN ('active', 'blocked') AND expires_at <= @now
-                                 AND (claimed_until IS NULL OR claimed_until <= @now)
-                               ORDER BY expires_at LIMIT @limit
-                               FOR UPDATE SKIP LOCKED)
+                 WHERE id = ANY(ARRAY(SELECT id FROM images
+                                       WHERE state IN ('active', 'blocked') AND expires_at <= @now
+                                         AND (claimed_until IS NULL OR claimed_until <= @now)
+                                       ORDER BY expires_at LIMIT @limit
+                                       FOR UPDATE SKIP LOCKED))
                 RETURNING {ImageColumns};
                 """);
             Add(claim, "now", NpgsqlDbType.TimestampTz, Time(now));

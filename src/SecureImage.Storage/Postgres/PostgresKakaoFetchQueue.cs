@@ -53,13 +53,14 @@ public sealed class PostgresKakaoFetchQueue : IKakaoFetchQueue
     {
         // SKIP LOCKED: rows another instance is claiming right now are passed over, not waited for; FOR
         // UPDATE re-checks the conditions on rows committed meanwhile, so a fetch is never leased twice.
+        // `= ANY(ARRAY(…))` finds the claimed rows by primary key instead of a join over the table.
         await using var claim = Command(connection, null, """
             UPDATE kakao_fetches
                SET lease_until = @lease, attempts = attempts + 1
-             WHERE id IN (SELECT id FROM kakao_fetches
-                           WHERE state = 'pending' AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
-                           ORDER BY next_attempt_at LIMIT @max
-                           FOR UPDATE SKIP LOCKED)
+             WHERE id = ANY(ARRAY(SELECT id FROM kakao_fetches
+                                   WHERE state = 'pending' AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
+                                   ORDER BY next_attempt_at LIMIT @max
+                                   FOR UPDATE SKIP LOCKED))
             RETURNING id, request_id, position, bot_id, consent_id, url, deadline, attempts;
             """);
         Add(claim, "now", NpgsqlDbType.TimestampTz, Time(now));
