@@ -12,6 +12,12 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddSecureImage();
 
 var app = builder.Build();
+if (args.Contains("rewrap-keys"))
+{
+    // `dotnet SecureImage.Api.dll rewrap-keys`: re-wrap every live data key under the current KEK version, then exit.
+    return await RewrapKeysCommand.RunAsync(app);
+}
+
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseAuthentication();
@@ -27,7 +33,8 @@ app.MapDownloadsEndpoints();
 app.MapReportsEndpoints();
 app.MapKakaoEndpoints();
 
-app.Run();
+await app.RunAsync();
+return 0;
 
 /// <summary>The entry point, visible to WebApplicationFactory in the tests.</summary>
 public partial class Program;
