@@ -19,6 +19,12 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddSecureImage();
 
 var app = builder.Build();
+if (args.Contains("rewrap-keys"))
+{
+    // `dotnet SecureImage.Api.dll rewrap-keys`: re-wrap every live data key under the current KEK version, then exit.
+    return await RewrapKeysCommand.RunAsync(app);
+}
+
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseAdminSecurityHeaders();
@@ -38,7 +44,7 @@ app.MapKakaoEndpoints();
 app.MapAdminPageEndpoints();
 app.MapAdminApiEndpoints();
 
-app.Run();
+await app.RunAsync();
 return 0;
 
 /// <summary>The entry point, visible to WebApplicationFactory in the tests.</summary>

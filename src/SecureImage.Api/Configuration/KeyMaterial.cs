@@ -14,7 +14,7 @@ internal sealed class KeyMaterial
 {
     private static readonly JsonSerializerOptions FileJson = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
-    private KeyMaterial(KeyRing kek, KeyRing links, byte[] subjectHashKey, string source)
+    private KeyMaterial(KeyRing? kek, KeyRing links, byte[] subjectHashKey, string source)
     {
         KekRing = kek;
         LinkRing = links;
@@ -22,7 +22,8 @@ internal sealed class KeyMaterial
         Source = source;
     }
 
-    public KeyRing KekRing { get; }
+    /// <summary>Null when the Key Vault KEK wraps data keys (SecureImage:Keys:KeyVault:KeyUri).</summary>
+    public KeyRing? KekRing { get; }
 
     public KeyRing LinkRing { get; }
 
@@ -34,9 +35,10 @@ internal sealed class KeyMaterial
     public static KeyMaterial Load(KeysOptions options, string dataDirectory, bool isDevelopment)
     {
         ArgumentNullException.ThrowIfNull(options);
+        var keyVault = options.KeyVault.KeyUri is not null;
         if (options.Kek.Keys.Count > 0 || options.Links.Keys.Count > 0 || options.SubjectHashKey is not null)
         {
-            return FromOptions(options, "configuration");
+            return FromOptions(options, "configuration", keyVault);
         }
 
         if (!string.IsNullOrWhiteSpace(options.File))
@@ -46,7 +48,7 @@ internal sealed class KeyMaterial
                 throw new KeyConfigurationException($"SecureImage:Keys:File names a file that does not exist.");
             }
 
-            return FromOptions(ReadFile(options.File), "file");
+            return FromOptions(ReadFile(options.File), "file", keyVault);
         }
 
         if (!isDevelopment)
@@ -106,8 +108,8 @@ internal sealed class KeyMaterial
         }
     }
 
-    private static KeyMaterial FromOptions(KeysOptions options, string source) => new(
-        Ring(options.Kek, "Kek", LocalKeyEncryptionKey.KeySizeBytes),
+    private static KeyMaterial FromOptions(KeysOptions options, string source, bool keyVaultWraps = false) => new(
+        keyVaultWraps && options.Kek.Keys.Count == 0 ? null : Ring(options.Kek, "Kek", LocalKeyEncryptionKey.KeySizeBytes),
         Ring(options.Links, "Links", Core.Links.LinkSigner.KeySizeBytes),
         Decode(options.SubjectHashKey, "SubjectHashKey", SubjectHasher.KeySizeBytes),
         source);

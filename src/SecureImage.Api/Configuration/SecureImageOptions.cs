@@ -125,4 +125,13 @@ internal sealed class KeysOptions
 
     /// <summary>Base64 of 32 random bytes: the HMAC key for subject hashes. Never rotate it without re-hashing.</summary>
     public string? SubjectHashKey { get; set; }
+
+    /// <summary>When set, data keys are wrapped by this Key Vault key instead of the local Kek ring.</summary>
+    public KeyVaultKekOptions KeyVault { get; set; } = new();
+}
+
+internal sealed class KeyVaultKekOptions
+{
+    /// <summary>Key identifier without a version (https://{vault}/keys/{name}); its latest version wraps new keys.</summary>
+    public Uri? KeyUri { get; set; }
 }

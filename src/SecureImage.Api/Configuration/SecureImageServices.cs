@@ -18,6 +18,7 @@ using SecureImage.Core.Retention;
 using Azure.Identity;
 using SecureImage.Storage.AzureBlob;
 using SecureImage.Storage.FileSystem;
+using SecureImage.Storage.KeyVault;
 using SecureImage.Storage.Postgres;
 using SecureImage.Storage.Sqlite;
 
@@ -46,6 +47,9 @@ internal static class SecureImageServices
 
         services.TryAddTimeProvider();
 
+        // Graceful shutdown: on SIGTERM, in-flight uploads get this long to finish (Container Apps waits 40 s).
+        services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+
         // Keys: loaded (or, in Development only, generated) once; resolving them at start-up fails fast.
         services.AddSingleton(sp => KeyMaterial.Load(
             sp.GetRequiredService<IOptions<KeysOptions>>().Value,
@@ -53,7 +57,9 @@ internal static class SecureImageServices
             isDevelopment));
         services.AddSingleton(sp => new LinkSigner(sp.GetRequiredService<KeyMaterial>().LinkRing));
         services.AddSingleton(sp => new SubjectHasher(sp.GetRequiredService<KeyMaterial>().SubjectHashKey));
-        services.AddSingleton<IKeyEncryptionKey>(sp => new LocalKeyEncryptionKey(sp.GetRequiredService<KeyMaterial>().KekRing));
+        services.AddSingleton<IKeyEncryptionKey>(sp => CreateKeyEncryptionKey(sp));
+        services.AddSingleton<IWrappedKeyStore>(sp => (IWrappedKeyStore)sp.GetRequiredService<IImageCatalog>());
+        services.AddSingleton<KeyRewrapper>();
 
         // Bots: configured by SHA-256 of their keys; the dev bot exists in Development only.
         services.AddSingleton(sp => new BotRegistry(
@@ -127,6 +133,25 @@ internal static class SecureImageServices
         {
             services.AddSingleton(TimeProvider.System);
         }
+    }
+
+    /// <summary>The Key Vault KEK when SecureImage:Keys:KeyVault:KeyUri is set, otherwise the local Kek ring (the embedded default).</summary>
+    private static IKeyEncryptionKey CreateKeyEncryptionKey(IServiceProvider sp)
+    {
+        var keys = sp.GetRequiredService<KeyMaterial>();
+        if (sp.GetRequiredService<IOptions<KeysOptions>>().Value.KeyVault.KeyUri is { } keyUri)
+        {
+            try
+            {
+                return new KeyVaultKeyEncryptionKey(new KeyVaultKeyEncryptionKeyOptions { KeyUri = keyUri, Credential = new DefaultAzureCredential() });
+            }
+            catch (ArgumentException ex)
+            {
+                throw new KeyConfigurationException(ex.Message, ex);
+            }
+        }
+
+        return new LocalKeyEncryptionKey(keys.KekRing ?? throw new KeyConfigurationException("SecureImage:Keys:Kek is missing."));
     }
 
     private static IImageCatalog CreateCatalog(IServiceProvider sp)
@@ -210,11 +235,12 @@ internal static class SecureImageServices
 }
 
 /// <summary>Before the server accepts requests: keys loaded, catalog migrated, blob container present.</summary>
-internal sealed class StorageInitializer(KeyMaterial keys, BotRegistry bots, IImageCatalog catalog, IBlobStore blobs) : IHostedService
+internal sealed class StorageInitializer(KeyMaterial keys, IKeyEncryptionKey kek, BotRegistry bots, IImageCatalog catalog, IBlobStore blobs) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _ = keys;
+        _ = kek;
         _ = bots;
         await catalog.MigrateAsync(cancellationToken);
         await blobs.CreateIfNotExistsAsync(cancellationToken);

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Diagnostics;
 using SecureImage.Core.Blobs;
 using SecureImage.Core.Catalog;
+using SecureImage.Core.Crypto;
 
 namespace SecureImage.Api.Problems;
 
@@ -26,6 +27,11 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             case CatalogUnavailableException:
                 LogCatalogUnavailable(logger, exception.InnerException?.GetType().Name ?? "none");
                 (status, type, title, detail) = (503, Problems.Types.ServiceUnavailable, "Temporarily unavailable.", "The catalog is not answering. Try again in a few seconds.");
+                httpContext.Response.Headers.RetryAfter = "5";
+                break;
+            case KeyProviderUnavailableException key:
+                LogKeyProviderUnavailable(logger, key.ErrorCode ?? "none");
+                (status, type, title, detail) = (503, Problems.Types.ServiceUnavailable, "Temporarily unavailable.", "The key service is not answering. Try again in a few seconds.");
                 httpContext.Response.Headers.RetryAfter = "5";
                 break;
             case BadHttpRequestException bad:
@@ -61,6 +67,9 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Catalog unavailable ({Cause}).")]
     private static partial void LogCatalogUnavailable(ILogger logger, string cause);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Key provider unavailable (error code {ErrorCode}).")]
+    private static partial void LogKeyProviderUnavailable(ILogger logger, string errorCode);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled {ExceptionType}.")]
     private static partial void LogUnhandled(ILogger logger, string exceptionType, Exception exception);

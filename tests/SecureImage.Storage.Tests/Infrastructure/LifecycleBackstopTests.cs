@@ -5,7 +5,7 @@ namespace SecureImage.Storage.Tests.Infrastructure;
 /// <summary>The Azure lifecycle backstop must delete after 4 days, never before the 3-day retention job.</summary>
 public sealed partial class LifecycleBackstopTests
 {
-    private static string Bicep() => File.ReadAllText(Path.Combine(RepositoryRoot(), "infra", "azure", "storage-lifecycle.bicep"));
+    private static string Bicep() => BicepTemplate.Read("storage-lifecycle.bicep");
 
     [Fact]
     public void The_backstop_rule_deletes_base_blobs_after_four_days_by_default()
@@ -27,17 +27,6 @@ public sealed partial class LifecycleBackstopTests
         Assert.DoesNotContain("tierToCool", bicep, StringComparison.Ordinal);
         Assert.DoesNotContain("tierToArchive", bicep, StringComparison.Ordinal);
         Assert.DoesNotContain("snapshot", bicep, StringComparison.OrdinalIgnoreCase);
-    }
-
-    private static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "SecureImage.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("SecureImage.sln not found.");
     }
 
     [GeneratedRegex(@"param deleteAfterDays int = 4\b")]
