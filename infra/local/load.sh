@@ -6,6 +6,8 @@
 #
 # Usage: infra/local/load.sh [CONCURRENCY] [SECONDS_PER_PHASE] [MAX_REQUESTS_PER_PHASE]
 #   defaults: 16 20 20000. Inputs (≈1 MiB and ≈200 KiB JPEGs with metadata) go to .artifacts/load/.
+#   LOAD_IMAGES="a.jpg b.jpg" replaces the inputs; LOAD_IMAGES=huge16 generates and uses a 16 MiB JPEG
+#   (the RSS check: `LOAD_IMAGES=huge16 infra/local/load.sh 64 60 64`).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -33,7 +35,15 @@ make_jpeg() { # NAME SIZE QUALITY
 }
 make_jpeg large 1600x1200 95   # ≈1 MiB
 make_jpeg small 800x600 90     # ≈200 KiB
-ls -l "$inputs"/large.jpg "$inputs"/small.jpg >&2
+images=("$inputs/large.jpg" "$inputs/small.jpg")
+if [[ "${LOAD_IMAGES:-}" == huge16 ]]; then
+  # 5000x5000 noise at quality 88: ≈16 MiB, under the 20 MiB and 40 MP limits.
+  [[ -f "$inputs/huge16.jpg" ]] || convert -seed 3 -size 5000x5000 xc:gray +noise Random -quality 88 "$inputs/huge16.jpg"
+  images=("$inputs/huge16.jpg")
+elif [[ -n "${LOAD_IMAGES:-}" ]]; then
+  read -r -a images <<<"$LOAD_IMAGES"
+fi
+ls -l "${images[@]}" >&2
 
 cd "$repo"
 dotnet build src/SecureImage.Api -c Release -v q -nologo >&2
@@ -77,4 +87,4 @@ echo "load: service pid $service on 127.0.0.1:$port (Production, PostgreSQL + Az
 dotnet tests/SecureImage.LoadTest/bin/Release/net10.0/SecureImage.LoadTest.dll \
   --base-url "http://127.0.0.1:$port" --api-key "$api_key" --azurite "$SECUREIMAGE_TEST_AZURITE" --container "$container" \
   --pid "$service" --concurrency "$concurrency" --duration "$seconds" --max-requests "$max_requests" \
-  --images "$inputs/large.jpg" "$inputs/small.jpg"
+  --images "${images[@]}"

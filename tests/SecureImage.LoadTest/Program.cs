@@ -69,6 +69,7 @@ foreach (var imagePath in options.Images)
         return ((int)response.StatusCode, image.Length);
     }, rss);
     upload.Print();
+    Console.WriteLine($"  service RSS: highest sampled so far {RssMonitor.Format(rss.PeakSampled)}, now {RssMonitor.Format(rss.Current())}");
 
     // The same size as the service stores for this image (sanitized + encrypted): the smallest blob in
     // its container that is at least the sanitized size (blobs of the other, larger image are larger still).
