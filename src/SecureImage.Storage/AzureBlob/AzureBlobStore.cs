@@ -85,7 +85,7 @@ public sealed class AzureBlobStore : IBlobStore
                 return;
             }
 
-            await UploadInBlocksAsync(blobName, head.AsMemory(0, headLength), content, cancellationToken);
+            await UploadInBlocksAsync(blobName, head, headLength, content, cancellationToken);
         }
         finally
         {
@@ -207,39 +207,34 @@ public sealed class AzureBlobStore : IBlobStore
     /// so a failed upload leaves nothing readable behind. Each block is a seekable buffer, so the
     /// pipeline can retry it.
     /// </summary>
-    private async Task UploadInBlocksAsync(string blobName, ReadOnlyMemory<byte> head, Stream rest, CancellationToken cancellationToken)
+    private async Task UploadInBlocksAsync(string blobName, byte[] buffer, int headLength, Stream rest, CancellationToken cancellationToken)
     {
         var blockIds = new List<string>();
-        while (head.Length >= _blockSizeBytes)
+        var offset = 0;
+        while (headLength - offset >= _blockSizeBytes)
         {
-            await PutBlockAsync(blobName, blockIds, head[.._blockSizeBytes], cancellationToken);
-            head = head[_blockSizeBytes..];
+            await PutBlockAsync(blobName, blockIds, buffer.AsMemory(offset, _blockSizeBytes), cancellationToken);
+            offset += _blockSizeBytes;
         }
 
-        var block = ArrayPool<byte>.Shared.Rent(_blockSizeBytes);
-        try
+        // The head's buffer carries on as the block buffer: one pooled buffer per upload in all.
+        var blockSize = Math.Min(_blockSizeBytes, buffer.Length);
+        buffer.AsSpan(offset, headLength - offset).CopyTo(buffer);
+        var filled = headLength - offset;
+        while (true)
         {
-            head.CopyTo(block);
-            var filled = head.Length;
-            while (true)
+            filled += await FillAsync(rest, buffer.AsMemory(filled, blockSize - filled), cancellationToken);
+            if (filled > 0)
             {
-                filled += await FillAsync(rest, block.AsMemory(filled, _blockSizeBytes - filled), cancellationToken);
-                if (filled > 0)
-                {
-                    await PutBlockAsync(blobName, blockIds, block.AsMemory(0, filled), cancellationToken);
-                }
-
-                if (filled < _blockSizeBytes)
-                {
-                    break;
-                }
-
-                filled = 0;
+                await PutBlockAsync(blobName, blockIds, buffer.AsMemory(0, filled), cancellationToken);
             }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(block);
+
+            if (filled < blockSize)
+            {
+                break;
+            }
+
+            filled = 0;
         }
 
         await PutBlockListAsync(blobName, blockIds, cancellationToken);

@@ -9,8 +9,11 @@ namespace SecureImage.Storage.AzureBlob;
 /// </summary>
 public sealed class AzureBlobStoreOptions
 {
-    public const int DefaultSinglePutThresholdBytes = 4 * 1024 * 1024;
-    public const int DefaultBlockSizeBytes = 4 * 1024 * 1024;
+    // The upload holds threshold + 1 bytes in one pooled buffer (and reuses it for every block), so
+    // a threshold one byte under 2 MiB keeps that buffer in the 2 MiB pool bucket: about 2 MiB per
+    // concurrent upload whatever the image size.
+    public const int DefaultSinglePutThresholdBytes = (2 * 1024 * 1024) - 1;
+    public const int DefaultBlockSizeBytes = 1024 * 1024;
 
     /// <summary>Container that holds the blobs (created private when missing).</summary>
     public string ContainerName { get; set; } = "images";
