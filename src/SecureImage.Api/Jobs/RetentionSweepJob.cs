@@ -23,7 +23,7 @@ internal sealed partial class RetentionSweepJob(
         {
             // Retried on the next run; recorded if the catalog takes the record.
             LogSweepFailed(logger, ex.GetType().Name);
-            await TryRecordAsync(new JobRun(JobNames.RetentionSweep, context.Scheduler.SchedulerInstanceId, started, timeProvider.UtcNowMilliseconds(), 0, 0, null, ex.GetType().Name), cancellationToken);
+            await JobRuns.TryRecordAsync(catalog, new JobRun(JobNames.RetentionSweep, context.Scheduler.SchedulerInstanceId, started, timeProvider.UtcNowMilliseconds(), 0, 0, null, ex.GetType().Name), cancellationToken);
             return;
         }
 
@@ -34,19 +34,7 @@ internal sealed partial class RetentionSweepJob(
             LogSweep(logger, result.Erased, result.Failed, result.Lag?.TotalSeconds ?? 0);
         }
 
-        await TryRecordAsync(new JobRun(JobNames.RetentionSweep, context.Scheduler.SchedulerInstanceId, started, finished, result.Erased, result.Failed, result.Lag, result.FirstErrorCode), cancellationToken);
-    }
-
-    private async Task TryRecordAsync(JobRun run, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await catalog.RecordJobRunAsync(run, cancellationToken);
-        }
-        catch (CatalogUnavailableException)
-        {
-            // The next run records again; the erasures themselves are audited already.
-        }
+        await JobRuns.TryRecordAsync(catalog, new JobRun(JobNames.RetentionSweep, context.Scheduler.SchedulerInstanceId, started, finished, result.Erased, result.Failed, result.Lag, result.FirstErrorCode), cancellationToken);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Retention sweep erased {Erased} images, {Failed} failed; lag {LagSeconds} s.")]
@@ -81,14 +69,7 @@ internal sealed partial class OrphanReconciliationJob(
             LogReconciled(logger, result.Examined, result.Deleted, result.Failed);
         }
 
-        try
-        {
-            await catalog.RecordJobRunAsync(new JobRun(JobNames.OrphanReconciliation, context.Scheduler.SchedulerInstanceId, started, timeProvider.UtcNowMilliseconds(), result.Deleted, result.Failed, null, result.FirstErrorCode), cancellationToken);
-        }
-        catch (CatalogUnavailableException)
-        {
-            // Recorded by the next run.
-        }
+        await JobRuns.TryRecordAsync(catalog, new JobRun(JobNames.OrphanReconciliation, context.Scheduler.SchedulerInstanceId, started, timeProvider.UtcNowMilliseconds(), result.Deleted, result.Failed, null, result.FirstErrorCode), cancellationToken);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reconciliation examined {Examined} blobs, deleted {Deleted} orphans, {Failed} failed.")]
@@ -96,4 +77,20 @@ internal sealed partial class OrphanReconciliationJob(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reconciliation failed ({Cause}); it runs again on the next interval.")]
     private static partial void LogFailed(ILogger logger, string cause);
+}
+
+internal static class JobRuns
+{
+    /// <summary>Records a run for the dashboard; an unavailable catalog only loses this record (the erasures are audited already).</summary>
+    public static async Task TryRecordAsync(IRetentionCatalog catalog, JobRun run, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await catalog.RecordJobRunAsync(run, cancellationToken);
+        }
+        catch (CatalogUnavailableException)
+        {
+            // The next run records again.
+        }
+    }
 }

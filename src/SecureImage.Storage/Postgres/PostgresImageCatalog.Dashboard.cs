@@ -1,7 +1,6 @@
 using NpgsqlTypes;
 using SecureImage.Core.Catalog;
 using SecureImage.Core.Dashboard;
-using SecureImage.Storage.Sqlite;
 
 namespace SecureImage.Storage.Postgres;
 

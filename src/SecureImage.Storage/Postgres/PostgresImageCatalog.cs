@@ -7,13 +7,12 @@ using NpgsqlTypes;
 using SecureImage.Core.Catalog;
 using SecureImage.Core.Retention;
 using SecureImage.Core.Crypto;
-using SecureImage.Storage.Sqlite;
 
 namespace SecureImage.Storage.Postgres;
 
 /// <summary>
 /// The catalog on PostgreSQL, for production and several instances side by side. Same meaning as
-/// <see cref="SqliteImageCatalog"/> and the same method order: every change and its audit event share
+/// SqliteImageCatalog and the same method order: every change and its audit event share
 /// one transaction. Connection failures surface as <see cref="CatalogUnavailableException"/> and clear
 /// the pool, so the catalog recovers on its own when the server is back.
 /// </summary>
@@ -189,7 +188,7 @@ public sealed partial class PostgresImageCatalog : IImageCatalog, IRetentionCata
             Add(insert, "wrapped", NpgsqlDbType.Bytea, image.WrappedKey?.Ciphertext);
             Add(insert, "created", NpgsqlDbType.TimestampTz, Time(image.CreatedAt));
             Add(insert, "expires", NpgsqlDbType.TimestampTz, Time(image.ExpiresAt));
-            Add(insert, "state", NpgsqlDbType.Text, SqliteImageCatalog.StateText(image.State));
+            Add(insert, "state", NpgsqlDbType.Text, ImageStates.ToText(image.State));
             if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
             {
                 return false;
@@ -364,7 +363,7 @@ public sealed partial class PostgresImageCatalog : IImageCatalog, IRetentionCata
         r.IsDBNull(10) ? null : new WrappedKey(r.GetString(9), r.GetFieldValue<byte[]>(10)),
         FromTime(r, 11),
         FromTime(r, 12),
-        SqliteImageCatalog.ParseState(r.GetString(13)),
+        ImageStates.Parse(r.GetString(13)),
         r.IsDBNull(14) ? null : FromTime(r, 14),
         r.IsDBNull(15) ? null : r.GetString(15),
         r.IsDBNull(16) ? null : r.GetString(16));

@@ -178,7 +178,7 @@ public sealed partial class SqliteImageCatalog : IImageCatalog, IRetentionCatalo
             insert.Parameters.AddWithValue("$wrapped", (object?)image.WrappedKey?.Ciphertext ?? DBNull.Value);
             insert.Parameters.AddWithValue("$created", Time(image.CreatedAt));
             insert.Parameters.AddWithValue("$expires", Time(image.ExpiresAt));
-            insert.Parameters.AddWithValue("$state", StateText(image.State));
+            insert.Parameters.AddWithValue("$state", ImageStates.ToText(image.State));
             if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
             {
                 return false;
@@ -359,7 +359,7 @@ public sealed partial class SqliteImageCatalog : IImageCatalog, IRetentionCatalo
         r.IsDBNull(10) ? null : new WrappedKey(r.GetString(9), (byte[])r.GetValue(10)),
         FromTime(r.GetInt64(11)),
         FromTime(r.GetInt64(12)),
-        ParseState(r.GetString(13)),
+        ImageStates.Parse(r.GetString(13)),
         r.IsDBNull(14) ? null : FromTime(r.GetInt64(14)),
         r.IsDBNull(15) ? null : r.GetString(15),
         r.IsDBNull(16) ? null : r.GetString(16));
@@ -371,22 +371,4 @@ public sealed partial class SqliteImageCatalog : IImageCatalog, IRetentionCatalo
     private static object Time(DateTimeOffset? at) => at is { } value ? value.ToUnixTimeMilliseconds() : DBNull.Value;
 
     private static DateTimeOffset FromTime(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
-
-    internal static string StateText(ImageState state) => state switch
-    {
-        ImageState.Active => "active",
-        ImageState.Erased => "erased",
-        ImageState.Held => "held",
-        ImageState.Blocked => "blocked",
-        _ => throw new ArgumentOutOfRangeException(nameof(state)),
-    };
-
-    internal static ImageState ParseState(string text) => text switch
-    {
-        "active" => ImageState.Active,
-        "erased" => ImageState.Erased,
-        "held" => ImageState.Held,
-        "blocked" => ImageState.Blocked,
-        _ => throw new InvalidDataException("Unknown image state in the catalog."),
-    };
 }
