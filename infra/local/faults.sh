@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Fault scenarios at full size (the test command runs them small): kill -9 of the service during
-# 200 concurrent uploads, and during a retention sweep of 5,000 expired images, each followed by a
-# restart and the checks that nothing is lost or leaked. Servers on free loopback ports, stopped by PID.
+# Fault scenarios at full size (the test command runs them small), each checking that nothing is lost
+# or leaked: kill -9 of the service during 200 concurrent uploads and during a retention sweep of
+# 5,000 expired images, each followed by a restart; PostgreSQL, then Azurite, stopped and restarted
+# under 200 concurrent uploads. Servers on free loopback ports, stopped by PID (docs/RELIABILITY.md).
 # Usage: infra/local/faults.sh [CONCURRENT_UPLOADS] [EXPIRED_IMAGES]   (defaults: 200 5000)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -57,18 +57,12 @@ public sealed class KillDuringRetentionSweepTests(ITestOutputHelper output) : IA
 
         // Small batches so that the kill lands mid-sweep; a short claim lease so that the restarted
         // instance retries the batch the killed one had claimed within seconds, not the default 5 minutes.
-        var settings = new Dictionary<string, string?>(SecureImageFactory.NewKeySettings())
+        _service = ServiceProcess.OnPostgresAndAzurite(_database.ConnectionString, TestServers.AzuriteConnectionString, container, new Dictionary<string, string?>
         {
-            ["SecureImage:Catalog:Provider"] = "Postgres",
-            ["SecureImage:Catalog:ConnectionString"] = _database.ConnectionString,
-            ["SecureImage:Blobs:Provider"] = "AzureBlob",
-            ["SecureImage:Blobs:ConnectionString"] = TestServers.AzuriteConnectionString,
-            ["SecureImage:Blobs:Container"] = container,
             ["SecureImage:Retention:SweepInterval"] = "00:00:01",
             ["SecureImage:Retention:SweepBatchSize"] = "100",
             ["SecureImage:Retention:ClaimLease"] = "00:00:10",
-        };
-        _service = new ServiceProcess(settings);
+        });
         await _service.StartAsync();
 
         var killAt = images / 4;

@@ -1,9 +1,4 @@
-using System.Collections.Concurrent;
-using System.Net;
-using System.Net.Http.Json;
-using Npgsql;
 using SecureImage.Api.Tests.TestSupport;
-using SecureImage.Storage.AzureBlob;
 using Xunit.Abstractions;
 
 namespace SecureImage.Api.Tests.Faults;
@@ -15,12 +10,6 @@ namespace SecureImage.Api.Tests.Faults;
 /// </summary>
 public sealed class KillDuringUploadsTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private static readonly string[] Images =
-    [
-        "jpg_Canon_40D.jpg", "jpg_Nikon_D70.jpg", "jpg_gps_DSCN0010.jpg", "jpg_orientation_landscape_6.jpg",
-        "jpg_orientation_portrait_8.jpg", "jpg_xmp_BlueSquare.jpg",
-    ];
-
     private OwnAzurite? _azurite;
     private PostgresTestDatabase? _database;
     private ServiceProcess? _service;
@@ -56,75 +45,23 @@ public sealed class KillDuringUploadsTests(ITestOutputHelper output) : IAsyncLif
         var total = concurrency * 2;
         var killAfter = Math.Max(1, concurrency / 2);
         var container = "fault" + Guid.NewGuid().ToString("N");
-        var settings = new Dictionary<string, string?>(SecureImageFactory.NewKeySettings())
-        {
-            ["SecureImage:Catalog:Provider"] = "Postgres",
-            ["SecureImage:Catalog:ConnectionString"] = _database!.ConnectionString,
-            ["SecureImage:Blobs:Provider"] = "AzureBlob",
-            ["SecureImage:Blobs:ConnectionString"] = _azurite!.ConnectionString,
-            ["SecureImage:Blobs:Container"] = container,
-        };
-        _service = new ServiceProcess(settings);
+        _service = ServiceProcess.OnPostgresAndAzurite(_database!.ConnectionString, _azurite!.ConnectionString, container);
         await _service.StartAsync();
 
-        var originals = Images.ToDictionary(name => name, Corpus.Read);
-        var sanitized = new Dictionary<string, byte[]>();
-        foreach (var (name, bytes) in originals)
-        {
-            sanitized[name] = await Corpus.SanitizedAsync(bytes);
-        }
-
+        var load = await UploadLoad.CreateAsync();
         using var client = _service.CreateClient();
         var consentId = await client.CreateConsentAsync();
 
         // `concurrency` workers keep uploads in flight; the process is killed when `killAfter` are acknowledged.
-        var acknowledged = new ConcurrentDictionary<Guid, string>();
-        var statuses = new ConcurrentDictionary<string, int>();
-        var killed = new TaskCompletionSource();
-        var sent = 0;
-        var deadline = TestTimeout.After(TimeSpan.FromMinutes(2));
-        var workers = Enumerable.Range(0, concurrency).Select(worker => Task.Run(async () =>
-        {
-            while (!killed.Task.IsCompleted && !deadline.IsCancellationRequested)
-            {
-                var n = Interlocked.Increment(ref sent);
-                if (n > total)
-                {
-                    Interlocked.Decrement(ref sent);
-                    return;
-                }
-
-                var name = Images[n % Images.Length];
-                string outcome;
-                try
-                {
-                    using var response = await client.UploadAsync(consentId, originals[name]);
-                    outcome = ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                    if (response.StatusCode == HttpStatusCode.Created)
-                    {
-                        var body = (await response.Content.ReadFromJsonAsync<UploadBody>())!;
-                        acknowledged[body.Id] = name;
-                        if (acknowledged.Count >= killAfter)
-                        {
-                            killed.TrySetResult();
-                        }
-                    }
-                }
-                catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
-                {
-                    outcome = "no answer";
-                }
-
-                statuses.AddOrUpdate(outcome, 1, (_, c) => c + 1);
-            }
-        })).ToList();
-
-        await killed.Task.WaitAsync(TestTimeout.After(TimeSpan.FromMinutes(2)));
+        using var stop = new CancellationTokenSource();
+        var workers = load.RunAsync(client, consentId, concurrency, total, pauseAfterRefusal: TimeSpan.Zero, stop.Token);
+        await load.WaitUntilAsync(l => l.Acknowledged.Count >= killAfter, TimeSpan.FromMinutes(2), $"{killAfter} acknowledged uploads");
+        await stop.CancelAsync();
         _service.Kill();
-        await Task.WhenAll(workers).WaitAsync(TestTimeout.After(TimeSpan.FromMinutes(2)));
-        var acknowledgedAtKill = acknowledged.Count;
-        output.WriteLine($"sent {sent}, acknowledged {acknowledgedAtKill}, outcomes {string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{s.Key}: {s.Value}"))}");
-        Assert.True(statuses.GetValueOrDefault("no answer") > 0, "the kill did not interrupt any upload: the scenario did not happen");
+        await workers.WaitAsync(TestTimeout.After(TimeSpan.FromMinutes(2)));
+        var acknowledgedAtKill = load.Acknowledged.Count;
+        output.WriteLine(load.Summary());
+        Assert.Contains(load.Outcomes, o => o.Outcome == UploadLoad.NoAnswer); // else the kill interrupted no upload: the scenario did not happen
 
         // Restart on the same configuration, with reconciliation that runs every second for blobs older than a second.
         await _service.StartAsync(new Dictionary<string, string>
@@ -132,39 +69,16 @@ public sealed class KillDuringUploadsTests(ITestOutputHelper output) : IAsyncLif
             ["SecureImage:Retention:OrphanGracePeriod"] = "00:00:01",
             ["SecureImage:Retention:ReconcileInterval"] = "00:00:01",
         });
-        using var afterRestart = _service.CreateClient();
-        using var anonymous = _service.CreateClient(apiKey: null);
-
-        // Every acknowledged upload: a fresh link downloads exactly the sanitized image.
-        foreach (var (id, name) in acknowledged)
-        {
-            var linkResponse = await afterRestart.PostAsync($"/v1/images/{id}/links", content: null);
-            Assert.True(linkResponse.StatusCode == HttpStatusCode.Created, $"link for acknowledged {id} answered {(int)linkResponse.StatusCode}");
-            var link = (await linkResponse.Content.ReadFromJsonAsync<LinkBody>())!;
-            var bytes = await anonymous.GetByteArrayAsync(link.Url);
-            Assert.True(sanitized[name].AsSpan().SequenceEqual(bytes), $"acknowledged {id} ({name}) downloads other bytes");
-        }
+        await load.AssertAcknowledgedDownloadExactlyAsync(_service);
 
         // No catalog row points at a missing blob, and reconciliation leaves exactly the live blobs.
-        var store = new AzureBlobStore(new AzureBlobStoreOptions { ConnectionString = _azurite.ConnectionString, ContainerName = container });
-        var live = await LiveBlobNamesAsync();
-        var blobs = await BlobNamesAsync(store);
-        Assert.Empty(live.Except(blobs));
-        output.WriteLine($"after restart: {live.Count} live rows, {blobs.Count - live.Count} orphan blobs before reconciliation");
-        var settle = DateTime.UtcNow + TimeSpan.FromSeconds(90);
-        while (!blobs.SetEquals(live))
-        {
-            Assert.True(DateTime.UtcNow < settle, $"{blobs.Except(live).Count()} orphan blobs still there after 90 s:\n{_service.Output}");
-            await Task.Delay(500);
-            live = await LiveBlobNamesAsync();
-            blobs = await BlobNamesAsync(store);
-        }
-
-        Assert.Empty(live.Except(blobs));
-        Assert.True(live.Count >= acknowledgedAtKill);
+        var storage = new CatalogAndContainer(_database.ConnectionString, _azurite.ConnectionString, container);
+        var (liveRows, orphansBefore) = await storage.AssertNoRowWithoutBlobThenReconciledAsync(TimeSpan.FromSeconds(90), () => _service.Output);
+        output.WriteLine($"after restart: {liveRows} live rows, {orphansBefore} orphan blobs before reconciliation");
+        Assert.True(liveRows >= acknowledgedAtKill);
 
         // No plaintext image bytes in the service's data and temp folders or in Azurite's storage.
-        var scan = new PlaintextScan(Images.SelectMany(name => new[] { originals[name], sanitized[name] }));
+        var scan = new PlaintextScan(load.AllImageBytes);
         var files = Directory.EnumerateFiles(_service.Root, "*", SearchOption.AllDirectories)
             .Concat(Directory.EnumerateFiles(_azurite.StorageDirectory, "*", SearchOption.AllDirectories))
             .Where(f => new FileInfo(f).Length > 0) // also skips the runtime's diagnostic socket and debugger FIFOs, which block a read
@@ -175,32 +89,6 @@ public sealed class KillDuringUploadsTests(ITestOutputHelper output) : IAsyncLif
             Assert.False(scan.Finds(await File.ReadAllBytesAsync(file)), $"{file} holds plaintext image bytes");
         }
 
-        output.WriteLine($"checked {acknowledged.Count} downloads, {files.Count} files scanned, 0 lost, 0 leaked");
-    }
-
-    private async Task<HashSet<string>> LiveBlobNamesAsync()
-    {
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(_database!.ConnectionString) { Pooling = false }.ConnectionString);
-        await connection.OpenAsync(TestTimeout.OneMinute);
-        await using var command = new NpgsqlCommand("SELECT blob_name FROM images WHERE state <> 'erased';", connection);
-        await using var reader = await command.ExecuteReaderAsync(TestTimeout.OneMinute);
-        while (await reader.ReadAsync(TestTimeout.OneMinute))
-        {
-            names.Add(reader.GetString(0));
-        }
-
-        return names;
-    }
-
-    private static async Task<HashSet<string>> BlobNamesAsync(AzureBlobStore store)
-    {
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        await foreach (var blob in store.GetBlobsAsync(null, TestTimeout.OneMinute))
-        {
-            names.Add(blob.Name);
-        }
-
-        return names;
+        output.WriteLine($"checked {load.Acknowledged.Count} downloads, {files.Count} files scanned, 0 lost, 0 leaked");
     }
 }

@@ -44,6 +44,25 @@ internal sealed class ServiceProcess : IAsyncDisposable
         BaseAddress = new Uri($"http://127.0.0.1:{Port}");
     }
 
+    /// <summary>The production backends: a PostgreSQL catalog and a container on Azurite, fresh keys, and <paramref name="extraSettings"/>.</summary>
+    public static ServiceProcess OnPostgresAndAzurite(string catalogConnectionString, string azuriteConnectionString, string container, IReadOnlyDictionary<string, string?>? extraSettings = null)
+    {
+        var settings = new Dictionary<string, string?>(SecureImageFactory.NewKeySettings())
+        {
+            ["SecureImage:Catalog:Provider"] = "Postgres",
+            ["SecureImage:Catalog:ConnectionString"] = catalogConnectionString,
+            ["SecureImage:Blobs:Provider"] = "AzureBlob",
+            ["SecureImage:Blobs:ConnectionString"] = azuriteConnectionString,
+            ["SecureImage:Blobs:Container"] = container,
+        };
+        foreach (var (key, value) in extraSettings ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        return new ServiceProcess(settings);
+    }
+
     public string Root { get; }
 
     public string DataDirectory { get; }
