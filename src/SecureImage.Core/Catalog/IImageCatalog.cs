@@ -66,4 +66,10 @@ public sealed class CatalogUnavailableException : Exception
         : base(message, innerException)
     {
     }
+
+    /// <summary>
+    /// The failure came after the commit was sent (the reply was lost), so the write may have landed.
+    /// Callers must not undo side effects that a landed write depends on.
+    /// </summary>
+    public bool MayHaveCommitted { get; init; }
 }

@@ -44,8 +44,9 @@ public sealed class ConsentNotInForceException : Exception
 /// <item><see cref="StoreAsync"/>: sanitize → encrypt under a fresh data key → stream into a new blob;</item>
 /// <item><see cref="CommitAsync"/>: commit the catalog row (wrapped key, expiry) under a consent in force.</item>
 /// </list>
-/// The blob is written before the row commits; a failure in between deletes the blob, and a crash in
-/// between leaves a blob whose key was never stored, which reconciliation removes.
+/// The blob is written before the row commits; a failure in between deletes the blob, unless the
+/// catalog may have committed (reply lost). A crash in between, or such an unconfirmed commit that did
+/// not land, leaves a blob whose key was never stored, which reconciliation removes.
 /// </summary>
 public sealed class ImageIngestion
 {
@@ -152,6 +153,13 @@ public sealed class ImageIngestion
         try
         {
             committed = !consent.IsWithdrawn && await _catalog.AddImageAsync(record, cancellationToken);
+        }
+        catch (Exception ex) when (ex is CatalogUnavailableException { MayHaveCommitted: true } or OperationCanceledException)
+        {
+            // The row may exist (the reply was lost, or the wait for it cancelled) and would point at a
+            // deleted blob; if it does not, the blob is an orphan whose key was never stored, which
+            // reconciliation removes.
+            throw;
         }
         catch
         {

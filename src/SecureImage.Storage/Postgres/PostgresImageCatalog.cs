@@ -196,7 +196,18 @@ public sealed partial class PostgresImageCatalog : IImageCatalog, IRetentionCata
         }
 
         await InsertAuditAsync(connection, transaction, new AuditEvent(image.CreatedAt, AuditKinds.ImageUploaded, image.BotId, image.Id, image.ConsentId, $"bot:{image.BotId}", null), cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        try
+        {
+            await transaction.CommitAsync(cancellationToken);
+        }
+        catch (Exception ex) when (IsUnavailable(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            // The server may have committed before the connection died: the caller must keep the blob
+            // (reconciliation removes it if the row never landed).
+            ClearPoolOnConnectionFailure(ex);
+            throw new CatalogUnavailableException("The PostgreSQL catalog did not confirm the commit.", ex) { MayHaveCommitted = true };
+        }
+
         return true;
     }, cancellationToken);
 
@@ -289,15 +300,19 @@ public sealed partial class PostgresImageCatalog : IImageCatalog, IRetentionCata
         }
         catch (Exception ex) when (IsUnavailable(ex) && !cancellationToken.IsCancellationRequested)
         {
-            if (IsConnectionFailure(ex))
-            {
-                // Idle pooled connections died with the server (restart, failover): drop them all so the
-                // next call opens fresh ones instead of failing once per stale connection.
-                _dataSource.Clear();
-                LogPoolCleared(_logger, ex.GetType().Name, (ex as PostgresException)?.SqlState ?? "none");
-            }
-
+            ClearPoolOnConnectionFailure(ex);
             throw new CatalogUnavailableException("The PostgreSQL catalog is not answering.", ex);
+        }
+    }
+
+    private void ClearPoolOnConnectionFailure(Exception ex)
+    {
+        if (IsConnectionFailure(ex))
+        {
+            // Idle pooled connections died with the server (restart, failover): drop them all so the
+            // next call opens fresh ones instead of failing once per stale connection.
+            _dataSource.Clear();
+            LogPoolCleared(_logger, ex.GetType().Name, (ex as PostgresException)?.SqlState ?? "none");
         }
     }
 

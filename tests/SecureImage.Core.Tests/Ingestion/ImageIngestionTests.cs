@@ -162,6 +162,32 @@ public sealed class ImageIngestionTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task A_commit_the_catalog_may_have_made_keeps_the_blob_its_row_points_at()
+    {
+        var input = RandomNumberGenerator.GetBytes(5000);
+        var stored = await Ingestion().StoreAsync(new MemoryStream(input), CancellationToken.None);
+        var lostReply = CatalogLosingCommitReplies.Around(_catalog, commits: true, mayHaveCommitted: true);
+
+        await Assert.ThrowsAsync<CatalogUnavailableException>(() => Ingestion(catalog: lostReply).CommitAsync(stored, _consent, CancellationToken.None));
+
+        var found = await _catalog.FindImageAsync(stored.ImageId, CancellationToken.None);
+        Assert.NotNull(found);
+        Assert.Equal(input, await DecryptBlobAsync(found));
+    }
+
+    [Fact]
+    public async Task A_commit_the_catalog_reports_as_not_made_deletes_the_blob()
+    {
+        var stored = await Ingestion().StoreAsync(new MemoryStream(RandomNumberGenerator.GetBytes(5000)), CancellationToken.None);
+        var failing = CatalogLosingCommitReplies.Around(_catalog, commits: false, mayHaveCommitted: false);
+
+        await Assert.ThrowsAsync<CatalogUnavailableException>(() => Ingestion(catalog: failing).CommitAsync(stored, _consent, CancellationToken.None));
+
+        Assert.Empty(_blobs.Blobs);
+        Assert.Null(await _catalog.FindImageAsync(stored.ImageId, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Discarded_image_leaves_no_blob()
     {
         var stored = await Ingestion().StoreAsync(new MemoryStream(RandomNumberGenerator.GetBytes(1000)), CancellationToken.None);
@@ -171,8 +197,8 @@ public sealed class ImageIngestionTests : IAsyncLifetime, IDisposable
         Assert.Empty(_blobs.Blobs);
     }
 
-    private ImageIngestion Ingestion(IImageSanitizer? sanitizer = null, IBlobStore? blobs = null) =>
-        new(sanitizer ?? new CopyingSanitizer(), blobs ?? _blobs, _kek, _catalog, new FakeTimeProvider(Now), new ImageIngestionOptions());
+    private ImageIngestion Ingestion(IImageSanitizer? sanitizer = null, IBlobStore? blobs = null, IImageCatalog? catalog = null) =>
+        new(sanitizer ?? new CopyingSanitizer(), blobs ?? _blobs, _kek, catalog ?? _catalog, new FakeTimeProvider(Now), new ImageIngestionOptions());
 
     private async Task<byte[]> DecryptBlobAsync(ImageRecord image)
     {

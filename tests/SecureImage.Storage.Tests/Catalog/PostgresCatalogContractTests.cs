@@ -127,5 +127,33 @@ public sealed class PostgresCatalogContractTests : CatalogContractTests, IAsyncL
         Assert.DoesNotContain("Password", failure.Message, StringComparison.OrdinalIgnoreCase);
     }
 
+    [Fact]
+    public async Task An_image_commit_whose_reply_is_lost_is_reported_as_possibly_committed()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var consent = await AddConsentAsync(catalog, "bot-a");
+        var direct = new NpgsqlConnectionStringBuilder(Database.ConnectionString);
+        await using var proxy = new CommitReplyDroppingProxy(direct.Host!, direct.Port);
+        var proxied = Postgres.NewCatalog(new NpgsqlConnectionStringBuilder(Database.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Pooling = false, Timeout = 10 }.ConnectionString);
+        var image = NewImage(consent);
+
+        var failure = await Assert.ThrowsAsync<CatalogUnavailableException>(() => proxied.AddImageAsync(image, TestTimeout.OneMinute));
+
+        Assert.True(proxy.DroppedACommitReply);
+        Assert.True(failure.MayHaveCommitted, failure.ToString());
+        Assert.NotNull(await catalog.FindImageAsync(image.Id, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task An_image_commit_that_cannot_reach_the_server_is_reported_as_not_committed()
+    {
+        var consent = await AddConsentAsync(await CreateMigratedCatalogAsync(), "bot-a");
+        await using var refused = new PostgresImageCatalog(new PostgresCatalogOptions { ConnectionString = Postgres.RefusedConnectionString() });
+
+        var failure = await Assert.ThrowsAsync<CatalogUnavailableException>(() => refused.AddImageAsync(NewImage(consent), TestTimeout.OneMinute));
+
+        Assert.False(failure.MayHaveCommitted);
+    }
+
     private PostgresImageCatalog NewCatalog() => Postgres.NewCatalog();
 }
