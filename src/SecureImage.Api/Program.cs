@@ -15,13 +15,20 @@ if (args is ["hash-password", ..])
     return AdminPasswordTool.Run(Console.In, Console.Out, Console.Error);
 }
 
+if (args is [HealthCheckCommand.Name, .. var healthCheckArguments])
+{
+    // The container's HEALTHCHECK: no host, no configuration, one request to the running instance.
+    return await HealthCheckCommand.RunAsync(healthCheckArguments, Console.Out, Console.Error, CancellationToken.None);
+}
+
 var builder = WebApplication.CreateBuilder(args);
 builder.AddSecureImage();
 
-var app = builder.Build();
-if (args.Contains("rewrap-keys"))
+await using var app = builder.Build();
+if (args.Contains(RewrapKeysCommand.JobName))
 {
-    // `dotnet SecureImage.Api.dll rewrap-keys`: re-wrap every live data key under the current KEK version, then exit.
+    // `dotnet SecureImage.Api.dll rewrap-keys`: re-wrap every live data key under the current KEK version, then
+    // exit (disposing the host flushes the log line with the counts).
     return await RewrapKeysCommand.RunAsync(app);
 }
 

@@ -90,3 +90,33 @@ internal sealed class ValidateCatalogOptions : IValidateOptions<CatalogOptions>
         }
     }
 }
+
+internal sealed class ValidateTelemetryOptions : IValidateOptions<TelemetryOptions>
+{
+    public ValidateOptionsResult Validate(string? name, TelemetryOptions options)
+    {
+        var failures = new List<string>();
+        if (options.OtlpEndpoint is { } endpoint && TelemetryOptionsParsing.OtlpBase(endpoint) is null)
+        {
+            failures.Add("SecureImage:Telemetry:OtlpEndpoint must be an absolute http(s) URL without query, e.g. http://otel-collector:4318.");
+        }
+
+        if (options.MetricExportInterval <= TimeSpan.Zero)
+        {
+            failures.Add("SecureImage:Telemetry:MetricExportInterval must be positive.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
+
+internal static class TelemetryOptionsParsing
+{
+    /// <summary>The OTLP base URL with a trailing slash, or null when it is not an absolute http(s) URL without query or fragment.</summary>
+    public static Uri? OtlpBase(string? endpoint) =>
+        Uri.TryCreate(endpoint?.Trim(), UriKind.Absolute, out var uri)
+        && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+        && uri.Query.Length == 0 && uri.Fragment.Length == 0 && uri.UserInfo.Length == 0
+            ? new Uri(uri.AbsoluteUri.TrimEnd('/') + "/")
+            : null;
+}

@@ -135,3 +135,22 @@ internal sealed class KeyVaultKekOptions
     /// <summary>Key identifier without a version (https://{vault}/keys/{name}); its latest version wraps new keys.</summary>
     public Uri? KeyUri { get; set; }
 }
+
+internal sealed class TelemetryOptions
+{
+    public const string Section = "Telemetry";
+
+    /// <summary>
+    /// Base URL of an OTLP receiver (e.g. http://otel-collector:4318). Traces go to {base}/v1/traces and
+    /// metrics to {base}/v1/metrics (http/protobuf); with Grpc the URL is used as it is. Unset: no export,
+    /// unless the standard OTEL_EXPORTER_OTLP_ENDPOINT is set.
+    /// </summary>
+    public string? OtlpEndpoint { get; set; }
+
+    [Required]
+    [AllowedValues("HttpProtobuf", "Grpc")]
+    public string OtlpProtocol { get; set; } = "HttpProtobuf";
+
+    /// <summary>How often metrics are exported.</summary>
+    public TimeSpan MetricExportInterval { get; set; } = TimeSpan.FromSeconds(60);
+}

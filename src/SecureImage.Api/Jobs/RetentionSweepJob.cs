@@ -1,7 +1,9 @@
 using Quartz;
+using SecureImage.Api.Telemetry;
 using SecureImage.Core;
 using SecureImage.Core.Blobs;
 using SecureImage.Core.Catalog;
+using SecureImage.Core.Diagnostics;
 using SecureImage.Core.Retention;
 
 namespace SecureImage.Api.Jobs;
@@ -9,10 +11,11 @@ namespace SecureImage.Api.Jobs;
 /// <summary>Runs the retention sweep and records the run. Never two at once on one instance; the catalog claim keeps instances apart.</summary>
 [DisallowConcurrentExecution]
 internal sealed partial class RetentionSweepJob(
-    RetentionSweeper sweeper, IRetentionCatalog catalog, RetentionMetrics metrics, TimeProvider timeProvider, ILogger<RetentionSweepJob> logger) : IJob
+    RetentionSweeper sweeper, IRetentionCatalog catalog, RetentionMetrics metrics, ServiceMetrics serviceMetrics, TimeProvider timeProvider, ILogger<RetentionSweepJob> logger) : IJob
 {
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
+        using var activity = Tracing.Source.StartActivity("secureimage.retention.sweep");
         var started = timeProvider.UtcNowMilliseconds();
         SweepResult result;
         try
@@ -22,6 +25,7 @@ internal sealed partial class RetentionSweepJob(
         catch (Exception ex) when (ex is CatalogUnavailableException or BlobStoreUnavailableException)
         {
             // Retried on the next run; recorded if the catalog takes the record.
+            activity.Fail(Tracing.CodeOf(ex));
             LogSweepFailed(logger, ex.GetType().Name);
             await JobRuns.TryRecordAsync(catalog, new JobRun(JobNames.RetentionSweep, context.Scheduler.SchedulerInstanceId, started, timeProvider.UtcNowMilliseconds(), 0, 0, null, ex.GetType().Name), cancellationToken);
             return;
@@ -29,6 +33,20 @@ internal sealed partial class RetentionSweepJob(
 
         var finished = timeProvider.UtcNowMilliseconds();
         metrics.SweepFinished(finished, result.Erased, result.Failed, result.Lag);
+        foreach (var (reason, count) in result.ErasedByReason)
+        {
+            serviceMetrics.Erased(reason, count);
+        }
+
+        activity?.SetTag(Tracing.Tags.Outcome, result.Failed == 0 ? "completed" : "partial");
+        activity?.SetTag(Tracing.Tags.Erased, result.Erased);
+        activity?.SetTag(Tracing.Tags.Failed, result.Failed);
+        activity?.SetTag(Tracing.Tags.LagSeconds, Math.Round((result.Lag ?? TimeSpan.Zero).TotalSeconds, 3));
+        if (result.FirstErrorCode is { } error)
+        {
+            activity?.SetTag(Tracing.Tags.Reason, error);
+        }
+
         if (result.Erased > 0 || result.Failed > 0)
         {
             LogSweep(logger, result.Erased, result.Failed, result.Lag?.TotalSeconds ?? 0);

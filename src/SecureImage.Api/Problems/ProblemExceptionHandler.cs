@@ -31,8 +31,12 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
                 break;
             case KeyProviderUnavailableException key:
                 LogKeyProviderUnavailable(logger, key.ErrorCode ?? "none");
-                (status, type, title, detail) = (503, Problems.Types.ServiceUnavailable, "Temporarily unavailable.", "The key service is not answering. Try again in a few seconds.");
-                httpContext.Response.Headers.RetryAfter = "5";
+                (status, type, title, detail) = (503, Problems.Types.ServiceUnavailable, "Temporarily unavailable.", "The key service is not answering. Try again later.");
+                if (key.RetryAfter is { } retryAfter)
+                {
+                    // Throttled or unreachable: worth retrying soon. Denied or disabled keys need an operator: no hint.
+                    httpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
                 break;
             case BadHttpRequestException bad:
                 (status, type, title, detail) = bad.StatusCode == StatusCodes.Status413PayloadTooLarge

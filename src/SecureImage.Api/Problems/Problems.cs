@@ -63,6 +63,13 @@ internal static class Problems
     public static ProblemHttpResult ServiceUnavailable() =>
         Make(StatusCodes.Status503ServiceUnavailable, Types.ServiceUnavailable, "Temporarily unavailable.", "A storage backend is not answering. Try again in a few seconds.");
 
+    /// <summary>The problem's stable code: its type without the prefix (e.g. <c>link-invalid</c>), for spans and metrics.</summary>
+    public static string Code(ProblemHttpResult problem)
+    {
+        ArgumentNullException.ThrowIfNull(problem);
+        return problem.ProblemDetails.Type is { } type && type.StartsWith(Prefix, StringComparison.Ordinal) ? type[Prefix.Length..] : "problem";
+    }
+
     public static ProblemHttpResult Make(int status, string type, string title, string detail) =>
         TypedResults.Problem(statusCode: status, type: type, title: title, detail: detail);
 }

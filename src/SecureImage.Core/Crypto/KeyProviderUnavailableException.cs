@@ -23,4 +23,10 @@ public sealed class KeyProviderUnavailableException : Exception
 
     /// <summary>A short, non-secret code for logs (e.g. the provider's error code or HTTP status).</summary>
     public string? ErrorCode { get; init; }
+
+    /// <summary>
+    /// When retrying may help soon (throttling, network), how long to wait; null when it needs an
+    /// operator (access denied, key disabled).
+    /// </summary>
+    public TimeSpan? RetryAfter { get; init; }
 }

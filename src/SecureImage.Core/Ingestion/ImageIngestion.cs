@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Runtime.ExceptionServices;
 using System.Security.Cryptography;
 using SecureImage.Core.Blobs;
 using SecureImage.Core.Catalog;
 using SecureImage.Core.Crypto;
+using SecureImage.Core.Diagnostics;
 using SecureImage.Core.Imaging;
 using SecureImage.Core.Retention;
 
@@ -78,22 +80,31 @@ public sealed class ImageIngestion
         var imageId = Guid.NewGuid();
         var blobName = NewBlobName();
         var dataKey = RandomNumberGenerator.GetBytes(EnvelopeFormat.DataKeySize);
+        using var activity = Tracing.Source.StartActivity("secureimage.image.store");
+        activity?.SetTag(Tracing.Tags.ImageId, imageId);
         try
         {
-            var wrappedKey = await _kek.WrapKeyAsync(dataKey, imageId, cancellationToken);
+            var wrappedKey = await WrapAsync(dataKey, imageId, cancellationToken);
             using var uploadFailed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var pipe = new Pipe(PipeOptions);
             var upload = UploadAsync(pipe.Reader, blobName, uploadFailed, cancellationToken);
             SanitizedImage sanitized;
+            var sanitizing = Tracing.Source.StartActivity("secureimage.sanitize");
             try
             {
+                // The sanitizer writes into the encryptor, which seals segments into the pipe the blob upload reads.
                 await using var envelope = new EnvelopeEncryptingStream(pipe.Writer.AsStream(leaveOpen: true), dataKey, imageId, wrappedKey.KeyId);
                 sanitized = await _sanitizer.SanitizeAsync(source, envelope, _options.Limits, uploadFailed.Token);
+                sanitizing?.SetTag(Tracing.Tags.Format, Tracing.FormatOf(sanitized.ContentType));
+                sanitizing?.SetTag(Tracing.Tags.Bytes, sanitized.Bytes);
                 await envelope.CompleteAsync(uploadFailed.Token);
+                sanitizing?.AddEvent(new ActivityEvent("secureimage.encrypted"));
                 await pipe.Writer.CompleteAsync();
             }
             catch (Exception ex)
             {
+                sanitizing.Fail(Tracing.CodeOf(ex));
+                sanitizing?.Dispose();
                 await pipe.Writer.CompleteAsync(ex);
                 var uploadError = await DiscardAsync(upload, blobName);
                 if (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested && uploadError is not null)
@@ -105,6 +116,7 @@ public sealed class ImageIngestion
                 throw;
             }
 
+            sanitizing?.Dispose();
             try
             {
                 await upload;
@@ -115,7 +127,14 @@ public sealed class ImageIngestion
                 throw;
             }
 
+            activity?.SetTag(Tracing.Tags.Format, Tracing.FormatOf(sanitized.ContentType));
+            activity?.SetTag(Tracing.Tags.Bytes, sanitized.Bytes);
             return new StoredImage(imageId, blobName, wrappedKey, sanitized);
+        }
+        catch (Exception ex)
+        {
+            activity.Fail(Tracing.CodeOf(ex));
+            throw;
         }
         finally
         {
@@ -149,6 +168,8 @@ public sealed class ImageIngestion
             ErasedAt: null,
             EraseReason: null,
             PendingEraseReason: null);
+        using var activity = Tracing.Source.StartActivity("secureimage.catalog.commit");
+        activity?.SetTag(Tracing.Tags.ImageId, stored.ImageId);
         bool committed;
         try
         {
@@ -159,20 +180,24 @@ public sealed class ImageIngestion
             // The row may exist (the reply was lost, or the wait for it cancelled) and would point at a
             // deleted blob; if it does not, the blob is an orphan whose key was never stored, which
             // reconciliation removes.
+            activity.Fail(Tracing.CodeOf(ex));
             throw;
         }
-        catch
+        catch (Exception ex)
         {
+            activity.Fail(Tracing.CodeOf(ex));
             await DeleteQuietlyAsync(stored.BlobName);
             throw;
         }
 
         if (!committed)
         {
+            activity.Fail("consent-not-in-force");
             await DeleteQuietlyAsync(stored.BlobName);
             throw new ConsentNotInForceException();
         }
 
+        activity?.SetTag(Tracing.Tags.Outcome, "committed");
         return record;
     }
 
@@ -183,8 +208,24 @@ public sealed class ImageIngestion
         return DeleteQuietlyAsync(stored.BlobName);
     }
 
+    private async Task<WrappedKey> WrapAsync(byte[] dataKey, Guid imageId, CancellationToken cancellationToken)
+    {
+        using var activity = Tracing.Source.StartActivity("secureimage.kek.wrap");
+        try
+        {
+            return await _kek.WrapKeyAsync(dataKey, imageId, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            activity.Fail(Tracing.CodeOf(ex));
+            throw;
+        }
+    }
+
     private async Task UploadAsync(PipeReader reader, string blobName, CancellationTokenSource uploadFailed, CancellationToken cancellationToken)
     {
+        // Runs beside the sanitizer: a sibling span of secureimage.sanitize. The blob name is random but never recorded.
+        using var activity = Tracing.Source.StartActivity("secureimage.blob.put");
         try
         {
             await using var content = reader.AsStream(leaveOpen: true);
@@ -193,6 +234,7 @@ public sealed class ImageIngestion
         }
         catch (Exception ex)
         {
+            activity.Fail(Tracing.CodeOf(ex));
             await reader.CompleteAsync(ex);
             await uploadFailed.CancelAsync();
             throw;

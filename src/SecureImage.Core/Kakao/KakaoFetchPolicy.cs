@@ -30,7 +30,7 @@ public static class KakaoFetchErrors
     /// <summary>The fetch took longer than <c>Kakao:FetchTimeout</c>; retried until the URL expires.</summary>
     public const string Timeout = "timeout";
 
-    /// <summary>The catalog or blob store failed; retried until the URL expires.</summary>
+    /// <summary>The catalog, blob store or key provider failed; retried until the URL expires.</summary>
     public const string StorageUnavailable = "storage-unavailable";
 
     public const string TooLarge = "too-large";

@@ -19,11 +19,15 @@ public sealed class RetentionSweepOptions
     public int BlobDeleteParallelism { get; set; } = 16;
 }
 
-public sealed record SweepResult(int Erased, int Failed, TimeSpan? Lag, string? FirstErrorCode);
+public sealed record SweepResult(int Erased, int Failed, TimeSpan? Lag, string? FirstErrorCode)
+{
+    /// <summary>How many of <see cref="Erased"/> were erased for each reason (retention, or a reason requested earlier).</summary>
+    public IReadOnlyDictionary<string, int> ErasedByReason { get; init; } = new Dictionary<string, int>();
+}
 
 /// <summary>
 /// The retention sweep: claim expired images in batches, delete their blobs in parallel (a missing
-/// blob counts as deleted), then mark the batch erased in one catalog transaction (key shredded,
+/// blob counts as deleted), then mark the batch erased in one catalog transaction per erase reason (key shredded,
 /// one audit event each). A failing blob never blocks the rest: its claim lapses and the next run
 /// retries it. Interrupted between blob delete and catalog update, the next run completes the erase
 /// and still writes exactly one audit event.
@@ -48,6 +52,7 @@ public sealed class RetentionSweeper
     {
         var erased = 0;
         var failed = 0;
+        var byReason = new Dictionary<string, int>(StringComparer.Ordinal);
         string? firstError = null;
         for (var batch = 0; batch < _options.MaxBatchesPerRun; batch++)
         {
@@ -75,7 +80,14 @@ public sealed class RetentionSweeper
                     }
                 });
 
-            erased += await _catalog.MarkErasedAsync([.. blobsGone], Actor, _time.UtcNowMilliseconds(), cancellationToken);
+            // One transaction per reason in the batch (nearly always just "retention"), so each erasure is counted under its reason.
+            foreach (var reason in blobsGone.GroupBy(e => e.Reason, StringComparer.Ordinal))
+            {
+                var count = await _catalog.MarkErasedAsync([.. reason], Actor, _time.UtcNowMilliseconds(), cancellationToken);
+                erased += count;
+                byReason[reason.Key] = byReason.GetValueOrDefault(reason.Key) + count;
+            }
+
             failed += errors.Count;
             firstError ??= errors.FirstOrDefault();
             if (claimed.Count < _options.BatchSize)
@@ -86,6 +98,6 @@ public sealed class RetentionSweeper
 
         var now = _time.UtcNowMilliseconds();
         var oldest = await _catalog.OldestOverdueExpiryAsync(now, cancellationToken);
-        return new SweepResult(erased, failed, oldest is null ? TimeSpan.Zero : now - oldest.Value, firstError);
+        return new SweepResult(erased, failed, oldest is null ? TimeSpan.Zero : now - oldest.Value, firstError) { ErasedByReason = byReason };
     }
 }

@@ -27,6 +27,8 @@ public sealed class KeyVaultKeyEncryptionKey : IKeyEncryptionKey
 
     private const string KeyIdPrefix = "kv.";
 
+    private static readonly TimeSpan DefaultRetryAfter = TimeSpan.FromSeconds(5);
+
     private readonly HttpPipeline _pipeline;
     private readonly Uri _vault;
     private readonly string _keyName;
@@ -192,7 +194,7 @@ public sealed class KeyVaultKeyEncryptionKey : IKeyEncryptionKey
         }
         catch (RequestFailedException ex)
         {
-            throw new KeyProviderUnavailableException("Key Vault is not reachable.", ex) { ErrorCode = ex.ErrorCode ?? "network" };
+            throw new KeyProviderUnavailableException("Key Vault is not reachable.", ex) { ErrorCode = ex.ErrorCode ?? "network", RetryAfter = DefaultRetryAfter };
         }
         catch (AuthenticationFailedException ex)
         {
@@ -211,8 +213,21 @@ public sealed class KeyVaultKeyEncryptionKey : IKeyEncryptionKey
             _ when code.Contains("Disabled", StringComparison.OrdinalIgnoreCase) => "The Key Vault key is disabled.",
             _ => $"Key Vault answered {response.Status}.",
         };
-        return new KeyProviderUnavailableException(reason) { ErrorCode = code };
+        // Throttling and server errors pass; denial and a disabled key wait for an operator.
+        TimeSpan? retryAfter = response.Status switch
+        {
+            429 => RetryAfterOf(response) ?? DefaultRetryAfter,
+            >= 500 => DefaultRetryAfter,
+            _ => null,
+        };
+        return new KeyProviderUnavailableException(reason) { ErrorCode = code, RetryAfter = code.Contains("Disabled", StringComparison.OrdinalIgnoreCase) ? null : retryAfter };
     }
+
+    /// <summary>Key Vault's Retry-After in seconds, bounded to a minute.</summary>
+    private static TimeSpan? RetryAfterOf(Response response) =>
+        response.Headers.TryGetValue("Retry-After", out var value) && int.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds >= 0
+            ? TimeSpan.FromSeconds(Math.Clamp(seconds, 1, 60))
+            : null;
 
     /// <summary>The innermost error code of a Key Vault error body ({"error":{"code","innererror":{"code"}}}).</summary>
     private static string? ErrorCode(Response response)

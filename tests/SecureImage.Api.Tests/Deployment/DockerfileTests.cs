@@ -8,6 +8,9 @@ public sealed partial class DockerfileTests
 {
     private static string Dockerfile() => File.ReadAllText(PublishedApp.DockerfilePath);
 
+    /// <summary>The Dockerfile with line continuations joined, one instruction per line.</summary>
+    private static string Joined() => Dockerfile().Replace("\\\n", " ", StringComparison.Ordinal);
+
     [Fact]
     public void The_dockerfile_builds_on_the_sdk_image_and_runs_on_the_aspnet_image()
     {
@@ -45,6 +48,25 @@ public sealed partial class DockerfileTests
     }
 
     [Fact]
+    public void The_dockerfile_health_check_runs_the_service_s_own_healthcheck_command_against_readiness_on_port_8080()
+    {
+        var options = HealthcheckLine().Match(Joined()).Groups["options"].Value;
+
+        Assert.Equal(["dotnet", "SecureImage.Api.dll", "healthcheck", "--url", "http://127.0.0.1:8080/health/ready", "--timeout-seconds", "3"], HealthcheckCommand());
+        Assert.Matches(@"--interval=\d+s", options);
+        Assert.Matches(@"--timeout=\d+s", options);
+        Assert.Matches(@"--retries=\d+", options);
+    }
+
+    /// <summary>The exec-form command of the Dockerfile's HEALTHCHECK.</summary>
+    public static IReadOnlyList<string> HealthcheckCommand()
+    {
+        var match = HealthcheckLine().Match(Joined());
+        Assert.True(match.Success, "infra/docker/Dockerfile has no exec-form `HEALTHCHECK … CMD [\"…\"]` instruction.");
+        return System.Text.Json.JsonSerializer.Deserialize<string[]>(match.Groups["command"].Value)!;
+    }
+
+    [Fact]
     public void The_compose_file_configures_the_service_through_secure_image_variables_and_a_mounted_key_file()
     {
         var compose = File.ReadAllText(Path.Combine(Corpus.RepositoryRoot, "infra", "docker", "compose.yaml"));
@@ -56,6 +78,9 @@ public sealed partial class DockerfileTests
         Assert.Contains("SecureImage__Keys__File: /run/secrets/secureimage/keys.json", compose, StringComparison.Ordinal);
         Assert.Contains("./secrets:/run/secrets/secureimage:ro", compose, StringComparison.Ordinal);
     }
+
+    [GeneratedRegex(@"^HEALTHCHECK (?<options>[^\n]*?)\s*CMD (?<command>\[[^\n]*\])\s*$", RegexOptions.Multiline)]
+    private static partial Regex HealthcheckLine();
 
     [GeneratedRegex(@"^FROM (?<image>\S+)", RegexOptions.Multiline)]
     private static partial Regex FromLine();

@@ -106,27 +106,8 @@ internal sealed class ServiceProcess : IAsyncDisposable
     public async Task StartAsync(IReadOnlyDictionary<string, string>? overrides = null)
     {
         Assert.True(_process is null or { HasExited: true }, "the service is already running");
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = Root,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in new[] { ApiDll, "--urls", BaseAddress.ToString().TrimEnd('/') })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
-        start.Environment["DOTNET_ENVIRONMENT"] = "Testing";
-        start.Environment["TMPDIR"] = TempDirectory;
+        var start = StartInfo(["--urls", BaseAddress.ToString().TrimEnd('/')], overrides);
         start.Environment["Logging__LogLevel__Default"] = "Warning";
-        foreach (var (key, value) in overrides is null ? _settings : _settings.Concat(overrides).GroupBy(p => p.Key).Select(g => g.Last()))
-        {
-            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
-        }
-
         _process = Process.Start(start)!;
         _process.OutputDataReceived += (_, e) => Remember(e.Data);
         _process.ErrorDataReceived += (_, e) => Remember(e.Data);
@@ -160,6 +141,28 @@ internal sealed class ServiceProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Runs the service binary once with a command (e.g. <c>rewrap-keys</c>) and the same settings plus
+    /// <paramref name="overrides"/>; returns its exit code and everything it printed.
+    /// </summary>
+    public async Task<(int ExitCode, string Output)> RunCommandAsync(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? overrides = null)
+    {
+        using var process = Process.Start(StartInfo(arguments, overrides))!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        try
+        {
+            await process.WaitForExitAsync(TestTimeout.After(TimeSpan.FromMinutes(2)));
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
     /// <summary>kill -9: SIGKILL by the PID this class started, then waits for the exit.</summary>
     public void Kill()
     {
@@ -189,6 +192,31 @@ internal sealed class ServiceProcess : IAsyncDisposable
         {
             // Left for the OS temp cleaner.
         }
+    }
+
+    private ProcessStartInfo StartInfo(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? overrides)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = Root,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments.Prepend(ApiDll))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
+        start.Environment["DOTNET_ENVIRONMENT"] = "Testing";
+        start.Environment["TMPDIR"] = TempDirectory;
+        foreach (var (key, value) in overrides is null ? _settings : _settings.Concat(overrides).GroupBy(p => p.Key).Select(g => g.Last()))
+        {
+            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        return start;
     }
 
     private void Remember(string? line)

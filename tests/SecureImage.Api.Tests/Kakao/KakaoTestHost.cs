@@ -12,7 +12,7 @@ namespace SecureImage.Api.Tests.Kakao;
 /// <summary>The service configured for the fake Kakao on loopback: <c>cdn.test</c> allowed and mapped to 127.0.0.1.</summary>
 internal static class KakaoTestHost
 {
-    public static SecureImageFactory Create(FakeKakao kakao, IDictionary<string, string?>? extra = null, MappedHostResolver? resolver = null)
+    public static SecureImageFactory Create(FakeKakao kakao, IDictionary<string, string?>? extra = null, MappedHostResolver? resolver = null, Action<IServiceCollection>? services = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -26,10 +26,11 @@ internal static class KakaoTestHost
             settings[key] = value;
         }
 
-        var factory = new SecureImageFactory("Testing", settings, services: services =>
+        var factory = new SecureImageFactory("Testing", settings, services: collection =>
         {
-            services.RemoveAll<IKakaoHostResolver>();
-            services.AddSingleton<IKakaoHostResolver>(resolver ?? new MappedHostResolver());
+            collection.RemoveAll<IKakaoHostResolver>();
+            collection.AddSingleton<IKakaoHostResolver>(resolver ?? new MappedHostResolver());
+            services?.Invoke(collection);
         });
         kakao.Now = factory.Time.GetUtcNow;
         return factory;

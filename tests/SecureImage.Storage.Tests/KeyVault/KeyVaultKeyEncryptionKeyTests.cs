@@ -1,8 +1,5 @@
 using System.Security.Cryptography;
-using Microsoft.Data.Sqlite;
-using SecureImage.Core.Catalog;
 using SecureImage.Core.Crypto;
-using SecureImage.Storage.Sqlite;
 
 namespace SecureImage.Storage.Tests.KeyVault;
 
@@ -73,6 +70,20 @@ public sealed class KeyVaultKeyEncryptionKeyTests : IAsyncLifetime
 
         Assert.Equal("ForbiddenByRbac", unwrap.ErrorCode);
         Assert.Contains("permission", check.Message, StringComparison.Ordinal);
+        Assert.Null(unwrap.RetryAfter);
+    }
+
+    [Fact]
+    public async Task Throttling_past_the_retries_makes_the_key_provider_unavailable_with_the_vault_s_retry_after()
+    {
+        var kek = _vault.NewKek();
+        _vault.ThrottleNext = int.MaxValue;
+
+        var wrap = await Assert.ThrowsAsync<KeyProviderUnavailableException>(() => kek.WrapKeyAsync(RandomNumberGenerator.GetBytes(32), Guid.NewGuid(), Timeout));
+
+        Assert.Equal("Throttled", wrap.ErrorCode);
+        Assert.Equal(TimeSpan.FromSeconds(1), wrap.RetryAfter);
+        Assert.Equal(4, _vault.Requests.Count);
     }
 
     [Fact]
@@ -102,49 +113,6 @@ public sealed class KeyVaultKeyEncryptionKeyTests : IAsyncLifetime
 
         Assert.Equal("KeyDisabled", unwrap.ErrorCode);
         Assert.Equal("KeyDisabled", check.ErrorCode);
-    }
-
-    [Fact]
-    public async Task Rewrap_moves_every_live_data_key_to_the_current_version_on_sqlite_and_a_second_run_changes_nothing()
-    {
-        var directory = Directory.CreateTempSubdirectory("secureimage-rewrap-").FullName;
-        try
-        {
-            var catalog = new SqliteImageCatalog(new SqliteCatalogOptions { ConnectionString = $"Data Source={Path.Combine(directory, "catalog.db")}" });
-            await catalog.MigrateAsync(Timeout);
-            var kek = _vault.NewKek();
-            var consent = new ConsentRecord(Guid.NewGuid(), "bot-a", new string('c', 64), "image-transfer", "2025-01", ConsentSources.Api, DateTimeOffset.UtcNow, WithdrawnAt: null);
-            await catalog.AddConsentAsync(consent, Timeout);
-            var dataKeys = new Dictionary<Guid, byte[]>();
-            for (var i = 0; i < 5; i++)
-            {
-                var id = Guid.NewGuid();
-                dataKeys[id] = RandomNumberGenerator.GetBytes(32);
-                var now = DateTimeOffset.UtcNow;
-                Assert.True(await catalog.AddImageAsync(
-                    new ImageRecord(id, "bot-a", consent.SubjectHash, consent.Id, "image/jpeg", 1, 1, 1, Convert.ToHexStringLower(id.ToByteArray()), await kek.WrapKeyAsync(dataKeys[id], id, Timeout), now, now.AddDays(3), ImageState.Active, null, null, null),
-                    Timeout));
-            }
-
-            var newVersion = _vault.AddVersion();
-            var rewrapper = new KeyRewrapper(catalog, kek);
-
-            var first = await rewrapper.RewrapAllAsync(batchSize: 2, Timeout);
-            var second = await rewrapper.RewrapAllAsync(batchSize: 2, Timeout);
-
-            Assert.Equal(new RewrapResult(5, 5, 0), first);
-            Assert.Equal(new RewrapResult(5, 0, 0), second);
-            foreach (var (id, dataKey) in dataKeys)
-            {
-                var image = (await catalog.FindImageAsync(id, Timeout))!;
-                Assert.EndsWith("." + newVersion, image.WrappedKey!.KeyId, StringComparison.Ordinal);
-                Assert.Equal(dataKey, await kek.UnwrapKeyAsync(image.WrappedKey, id, Timeout));
-            }
-        }
-        finally
-        {
-            SqliteConnection.ClearAllPools();
-            Directory.Delete(directory, recursive: true);
-        }
+        Assert.Null(unwrap.RetryAfter);
     }
 }

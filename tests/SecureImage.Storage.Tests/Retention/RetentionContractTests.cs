@@ -149,17 +149,23 @@ public abstract class RetentionContractTests
     }
 
     [Fact]
-    public async Task A_withdrawn_consent_s_images_are_swept_with_the_withdrawal_as_reason()
+    public async Task A_withdrawn_consent_s_images_are_swept_with_the_withdrawal_as_reason_and_counted_per_reason()
     {
         var (catalog, blobs) = await StoresAsync();
         var consent = await AddConsentAsync(catalog);
         var image = await SeedImageAsync(catalog, blobs, consent, TimeSpan.FromDays(3));
+        var expired = await SeedImageAsync(catalog, blobs, await AddConsentAsync(catalog), TimeSpan.FromMinutes(-1));
         await catalog.WithdrawConsentAsync(consent.Id, "bot:bot-a", Clock.GetUtcNow(), CancellationToken.None);
 
         Clock.Advance(TimeSpan.FromMilliseconds(1));
-        await Sweeper(catalog, blobs).SweepAsync(CancellationToken.None);
+        var result = await Sweeper(catalog, blobs).SweepAsync(CancellationToken.None);
 
         Assert.Equal(EraseReasons.ConsentWithdrawn, (await catalog.FindImageAsync(image.Id, CancellationToken.None))!.EraseReason);
+        Assert.Equal(EraseReasons.Retention, (await catalog.FindImageAsync(expired.Id, CancellationToken.None))!.EraseReason);
+        Assert.Equal(2, result.Erased);
+        Assert.Equal(
+            new Dictionary<string, int> { [EraseReasons.ConsentWithdrawn] = 1, [EraseReasons.Retention] = 1 }.OrderBy(p => p.Key),
+            result.ErasedByReason.OrderBy(p => p.Key));
     }
 
     [Fact]

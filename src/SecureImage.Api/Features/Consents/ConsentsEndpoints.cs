@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using SecureImage.Api.Problems;
 using SecureImage.Api.Security;
+using SecureImage.Api.Telemetry;
 using SecureImage.Core;
 using SecureImage.Core.Catalog;
 using SecureImage.Core.Crypto;
@@ -90,7 +91,7 @@ internal static partial class ConsentsEndpoints
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> WithdrawConsentAsync(
-        Guid id, ClaimsPrincipal user, IImageCatalog catalog, ImageEraser eraser, TimeProvider timeProvider, ILogger<ConsentLog> logger, CancellationToken cancellationToken)
+        Guid id, ClaimsPrincipal user, IImageCatalog catalog, ImageEraser eraser, ServiceMetrics metrics, TimeProvider timeProvider, ILogger<ConsentLog> logger, CancellationToken cancellationToken)
     {
         var botId = user.BotId();
         var consent = await catalog.FindConsentAsync(id, cancellationToken);
@@ -103,7 +104,10 @@ internal static partial class ConsentsEndpoints
         var images = await catalog.WithdrawConsentAsync(id, $"bot:{botId}", timeProvider.UtcNowMilliseconds(), cancellationToken) ?? [];
         foreach (var image in images)
         {
-            await eraser.EraseAsync(image, EraseReasons.ConsentWithdrawn, $"bot:{botId}", cancellationToken);
+            if (await eraser.EraseAsync(image, EraseReasons.ConsentWithdrawn, $"bot:{botId}", cancellationToken))
+            {
+                metrics.Erased(EraseReasons.ConsentWithdrawn);
+            }
         }
 
         Log.ConsentWithdrawn(logger, id, images.Count);

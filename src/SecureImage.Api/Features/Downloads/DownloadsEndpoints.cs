@@ -1,9 +1,11 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using SecureImage.Api.Features.Images;
+using SecureImage.Api.Telemetry;
 using SecureImage.Core;
 using SecureImage.Core.Blobs;
 using SecureImage.Core.Catalog;
 using SecureImage.Core.Crypto;
+using SecureImage.Core.Diagnostics;
 using SecureImage.Core.Links;
 
 namespace SecureImage.Api.Features.Downloads;
@@ -17,8 +19,38 @@ internal static partial class DownloadsEndpoints
     public static RouteGroupBuilder MapDownloadsEndpoints(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/downloads").AllowAnonymous().WithTags("Downloads");
-        group.MapGet("/{id:guid}", DownloadImageAsync).WithName("DownloadImage").WithSummary("The image bytes, through a signed link.");
+        group.MapGet("/{id:guid}", DownloadImageAsync).WithName("DownloadImage").WithSummary("The image bytes, through a signed link.")
+            .AddEndpointFilter(TraceDownloadAsync);
         return group;
+    }
+
+    /// <summary>
+    /// The download's span and counter: the image id and an outcome code (served, or the problem answered).
+    /// The link's query (signature, expiry) is never recorded.
+    /// </summary>
+    private static async ValueTask<object?> TraceDownloadAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        using var activity = Tracing.Source.StartActivity("secureimage.download");
+        activity?.SetTag(Tracing.Tags.ImageId, context.GetArgument<Guid>(0));
+        var metrics = context.HttpContext.RequestServices.GetRequiredService<ServiceMetrics>();
+        var outcome = "cancelled";
+        try
+        {
+            var result = await next(context);
+            outcome = (result is INestedHttpResult nested ? nested.Result : result) is ProblemHttpResult problem ? Problems.Problems.Code(problem) : "served";
+            activity?.SetTag(Tracing.Tags.Outcome, outcome);
+            return result;
+        }
+        catch (Exception ex)
+        {
+            outcome = Tracing.CodeOf(ex);
+            activity.Fail(outcome);
+            throw;
+        }
+        finally
+        {
+            metrics.Downloaded(outcome);
+        }
     }
 
     public static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> DownloadImageAsync(
@@ -58,14 +90,22 @@ internal static partial class DownloadsEndpoints
         }
 
         byte[] dataKey;
-        try
+        using (var unwrap = Tracing.Source.StartActivity("secureimage.kek.unwrap"))
         {
-            dataKey = await kek.UnwrapKeyAsync(image.WrappedKey!, image.Id, cancellationToken);
-        }
-        catch (KeyUnwrapException)
-        {
-            Log.KeyUnwrapFailed(logger, image.Id);
-            throw;
+            try
+            {
+                dataKey = await kek.UnwrapKeyAsync(image.WrappedKey!, image.Id, cancellationToken);
+            }
+            catch (Exception ex)
+            {
+                unwrap.Fail(Tracing.CodeOf(ex));
+                if (ex is KeyUnwrapException)
+                {
+                    Log.KeyUnwrapFailed(logger, image.Id);
+                }
+
+                throw;
+            }
         }
 
         Stream blob;

@@ -85,6 +85,10 @@ internal sealed class KeyProviderHealthCheck(IKeyEncryptionKey kek) : IHealthChe
             await kek.CheckAvailableAsync(cancellationToken);
             return HealthCheckResult.Healthy("The key provider answers.");
         }
+        catch (KeyProviderUnavailableException ex)
+        {
+            return HealthCheckResult.Unhealthy($"The key provider is not answering ({ex.ErrorCode ?? "no error code"}).");
+        }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             return HealthCheckResult.Unhealthy("The key provider is not answering.");

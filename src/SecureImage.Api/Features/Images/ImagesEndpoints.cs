@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using SecureImage.Api.Security;
+using SecureImage.Api.Telemetry;
 using SecureImage.Core.Catalog;
 using SecureImage.Core.Retention;
 using SecureImage.Core;
@@ -74,7 +75,7 @@ internal static class ImagesEndpoints
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteImageAsync(
-        Guid id, ClaimsPrincipal user, IImageCatalog catalog, ImageEraser eraser, TimeProvider timeProvider, CancellationToken cancellationToken)
+        Guid id, ClaimsPrincipal user, IImageCatalog catalog, ImageEraser eraser, ServiceMetrics metrics, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
         var botId = user.BotId();
         var image = await catalog.FindImageAsync(id, cancellationToken);
@@ -86,7 +87,10 @@ internal static class ImagesEndpoints
         // Expire first, so nothing serves the image even if the erase below is interrupted.
         if (await catalog.RequestEraseAsync(id, EraseReasons.DeletedByBot, $"bot:{botId}", timeProvider.UtcNowMilliseconds(), cancellationToken))
         {
-            await eraser.EraseAsync(image, EraseReasons.DeletedByBot, $"bot:{botId}", cancellationToken);
+            if (await eraser.EraseAsync(image, EraseReasons.DeletedByBot, $"bot:{botId}", cancellationToken))
+            {
+                metrics.Erased(EraseReasons.DeletedByBot);
+            }
         }
 
         return TypedResults.NoContent();

@@ -1,7 +1,11 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Options;
+using SecureImage.Api.Telemetry;
 using SecureImage.Core;
 using SecureImage.Core.Blobs;
 using SecureImage.Core.Catalog;
+using SecureImage.Core.Crypto;
+using SecureImage.Core.Diagnostics;
 using SecureImage.Core.Imaging;
 using SecureImage.Core.Ingestion;
 using SecureImage.Core.Kakao;
@@ -75,6 +79,7 @@ internal sealed class KakaoFetchProcessor(
     ImageIngestion ingestion,
     KakaoImageFetcher fetcher,
     KakaoRequestTracker tracker,
+    ServiceMetrics metrics,
     TimeProvider timeProvider,
     ILogger<KakaoFetchProcessor> logger)
 {
@@ -85,34 +90,43 @@ internal sealed class KakaoFetchProcessor(
     public async Task ProcessAsync(KakaoFetchClaim claim, CancellationToken stoppingToken)
     {
         var fetch = claim.Fetch;
+
+        // A root span per attempt: fetch id, bot id, attempt, outcome and reason code. Never the image URL or the callback URL.
+        using var activity = Tracing.Source.StartActivity("secureimage.kakao.fetch", ActivityKind.Internal, parentContext: default);
+        activity?.SetTag(Tracing.Tags.FetchId, fetch.Id);
+        activity?.SetTag(Tracing.Tags.RequestId, fetch.RequestId);
+        activity?.SetTag(Tracing.Tags.BotId, fetch.BotId);
+        activity?.SetTag(Tracing.Tags.Attempt, claim.Attempt);
         try
         {
-            await RunAsync(claim, stoppingToken);
+            await RunAsync(claim, activity, stoppingToken);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // Shutting down: hand the fetch back at once so the next process need not wait for the lease.
+            activity?.SetTag(Tracing.Tags.Outcome, "released");
             await ReleaseQuietlyAsync(fetch.Id);
         }
         catch (Exception ex)
         {
+            activity.Fail(Tracing.CodeOf(ex));
             KakaoLog.FetchCrashed(logger, fetch.Id, ex.GetType().Name, ex);
         }
     }
 
-    private async Task RunAsync(KakaoFetchClaim claim, CancellationToken stoppingToken)
+    private async Task RunAsync(KakaoFetchClaim claim, Activity? activity, CancellationToken stoppingToken)
     {
         var fetch = claim.Fetch;
         if (timeProvider.GetUtcNow() >= fetch.Deadline)
         {
-            await GiveUpAsync(claim, KakaoFetchErrors.Expired);
+            await GiveUpAsync(claim, activity, KakaoFetchErrors.Expired);
             return;
         }
 
         var consent = await catalog.FindConsentAsync(fetch.ConsentId, stoppingToken);
         if (consent is null || consent.IsWithdrawn || consent.BotId != fetch.BotId)
         {
-            await GiveUpAsync(claim, KakaoFetchErrors.NoConsent);
+            await GiveUpAsync(claim, activity, KakaoFetchErrors.NoConsent);
             return;
         }
 
@@ -124,6 +138,9 @@ internal sealed class KakaoFetchProcessor(
             var image = await ingestion.CommitAsync(stored, consent, stoppingToken);
             await queue.MarkDoneAsync(fetch.Id, image.Id, timeProvider.UtcNowMilliseconds(), CancellationToken.None);
             tracker.Report(fetch.RequestId, new KakaoImageOutcome(fetch.Position, image.Id, null));
+            activity?.SetTag(Tracing.Tags.Outcome, "stored");
+            activity?.SetTag(Tracing.Tags.ImageId, image.Id);
+            metrics.Uploaded("kakao", Tracing.FormatOf(image.ContentType));
             KakaoLog.FetchStored(logger, fetch.Id, image.Id, claim.Attempt);
             return;
         }
@@ -140,10 +157,13 @@ internal sealed class KakaoFetchProcessor(
         var next = timeProvider.UtcNowMilliseconds() + delay;
         if (permanent || next >= fetch.Deadline)
         {
-            await GiveUpAsync(claim, failure);
+            await GiveUpAsync(claim, activity, failure);
             return;
         }
 
+        activity?.SetTag(Tracing.Tags.Outcome, "retrying");
+        activity?.SetTag(Tracing.Tags.Reason, failure);
+        metrics.FetchFailed(failure, givenUp: false);
         KakaoLog.FetchRetrying(logger, fetch.Id, failure, claim.Attempt, delay);
         await queue.RescheduleAsync(fetch.Id, next, failure, CancellationToken.None);
     }
@@ -160,7 +180,7 @@ internal sealed class KakaoFetchProcessor(
         ImageRejectedException => (KakaoFetchErrors.Malformed, true),
         ConsentNotInForceException => (KakaoFetchErrors.NoConsent, true),
         TimeoutException => (KakaoFetchErrors.Timeout, false),
-        CatalogUnavailableException or BlobStoreUnavailableException => (KakaoFetchErrors.StorageUnavailable, false),
+        CatalogUnavailableException or BlobStoreUnavailableException or KeyProviderUnavailableException => (KakaoFetchErrors.StorageUnavailable, false),
         HttpRequestException or IOException => (KakaoFetchErrors.FetchFailed, false),
         _ => null,
     };
@@ -169,9 +189,12 @@ internal sealed class KakaoFetchProcessor(
     private static TimeSpan Backoff(int attempt) =>
         TimeSpan.FromSeconds(Math.Min(MaxBackoff.TotalSeconds, Math.Pow(2, Math.Clamp(attempt - 1, 0, 10))));
 
-    private async Task GiveUpAsync(KakaoFetchClaim claim, string reason)
+    private async Task GiveUpAsync(KakaoFetchClaim claim, Activity? activity, string reason)
     {
         var fetch = claim.Fetch;
+        activity?.SetTag(Tracing.Tags.Outcome, "given-up");
+        activity?.SetTag(Tracing.Tags.Reason, reason);
+        metrics.FetchFailed(reason, givenUp: true);
         var now = timeProvider.UtcNowMilliseconds();
         if (await queue.MarkFailedAsync(fetch.Id, reason, now, CancellationToken.None))
         {

@@ -55,6 +55,9 @@ internal sealed class KakaoHttp : IDisposable
             PooledConnectionLifetime = TimeSpan.FromMinutes(1),
             MaxResponseHeadersLength = 64,
             ConnectCallback = ConnectAsync,
+
+            // No traceparent/baggage headers to the CDN or callback hosts: trace ids stay inside.
+            ActivityHeadersPropagator = System.Diagnostics.DistributedContextPropagator.CreateNoOutputPropagator(),
         };
 
         // Bounded per call with cancellation tokens instead, so a timeout is told apart from a shutdown.

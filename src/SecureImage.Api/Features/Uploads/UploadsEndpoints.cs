@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -7,8 +8,10 @@ using Microsoft.Net.Http.Headers;
 using SecureImage.Api.Configuration;
 using SecureImage.Api.Features.Links;
 using SecureImage.Api.Security;
+using SecureImage.Api.Telemetry;
 using SecureImage.Core;
 using SecureImage.Core.Catalog;
+using SecureImage.Core.Diagnostics;
 using SecureImage.Core.Imaging;
 using SecureImage.Core.Ingestion;
 
@@ -56,12 +59,38 @@ internal static partial class UploadsEndpoints
         ImageIngestion ingestion,
         LinkIssuer links,
         IOptions<LimitsOptions> limits,
+        ServiceMetrics metrics,
+        TimeProvider timeProvider,
+        ILogger<UploadLog> logger,
+        CancellationToken cancellationToken)
+    {
+        // The span carries the bot id, the outcome and a reason code; never the file name or the consent's subject.
+        using var activity = Tracing.Source.StartActivity("secureimage.upload");
+        activity?.SetTag(Tracing.Tags.BotId, user.BotId());
+        try
+        {
+            return await UploadAsync(request, user, catalog, ingestion, links, limits.Value.MaxUploadBytes, new UploadTelemetry(activity, metrics), timeProvider, logger, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            activity.Fail(Tracing.CodeOf(ex));
+            throw;
+        }
+    }
+
+    private static async Task<Results<Created<UploadedImageResponse>, ProblemHttpResult>> UploadAsync(
+        HttpRequest request,
+        ClaimsPrincipal user,
+        IImageCatalog catalog,
+        ImageIngestion ingestion,
+        LinkIssuer links,
+        long maxBytes,
+        UploadTelemetry telemetry,
         TimeProvider timeProvider,
         ILogger<UploadLog> logger,
         CancellationToken cancellationToken)
     {
         var botId = user.BotId();
-        var maxBytes = limits.Value.MaxUploadBytes;
         if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimit)
         {
             bodyLimit.MaxRequestBodySize = maxBytes + MultipartOverheadBytes;
@@ -74,7 +103,7 @@ internal static partial class UploadsEndpoints
             return Problems.Problems.UnsupportedMediaType("Send the upload as multipart/form-data with the fields 'file' and 'consentId'.");
         }
 
-        var attempt = new UploadAttempt(botId, catalog, ingestion, timeProvider);
+        var attempt = new UploadAttempt(botId, catalog, ingestion, telemetry, timeProvider);
         try
         {
             var reader = new MultipartReader(HeaderUtilities.RemoveQuotes(mediaType.Boundary).ToString(), request.Body)
@@ -180,6 +209,7 @@ internal static partial class UploadsEndpoints
             return await attempt.RefuseAsync(Problems.Problems.ConsentWithdrawn(), RejectionReasons.NoConsent, cancellationToken);
         }
 
+        telemetry.Stored(image);
         Log.ImageStored(logger, image.Id, image.Bytes);
         var link = await links.IssueAsync(image, request, $"bot:{botId}", cancellationToken);
         return TypedResults.Created(
@@ -213,7 +243,7 @@ internal static partial class UploadsEndpoints
     }
 
     /// <summary>The state of one upload request: the consent it names and the image stored so far.</summary>
-    private sealed class UploadAttempt(string botId, IImageCatalog catalog, ImageIngestion ingestion, TimeProvider timeProvider)
+    private sealed class UploadAttempt(string botId, IImageCatalog catalog, ImageIngestion ingestion, UploadTelemetry telemetry, TimeProvider timeProvider)
     {
         public string? ConsentIdText { get; set; }
 
@@ -246,6 +276,7 @@ internal static partial class UploadsEndpoints
         public async Task<ProblemHttpResult> RefuseAsync(ProblemHttpResult problem, string? rejectionReason, CancellationToken cancellationToken)
         {
             await DiscardAsync();
+            telemetry.Rejected(rejectionReason ?? Problems.Problems.Code(problem));
             if (rejectionReason is not null)
             {
                 await catalog.AppendAuditAsync(
@@ -263,6 +294,27 @@ internal static partial class UploadsEndpoints
                 await ingestion.DiscardAsync(Stored);
                 Stored = null;
             }
+        }
+    }
+
+    /// <summary>The upload's span and counters: outcome, reason code, image id, format and size only.</summary>
+    private sealed class UploadTelemetry(Activity? activity, ServiceMetrics metrics)
+    {
+        public void Stored(ImageRecord image)
+        {
+            var format = Tracing.FormatOf(image.ContentType);
+            activity?.SetTag(Tracing.Tags.Outcome, "stored");
+            activity?.SetTag(Tracing.Tags.ImageId, image.Id);
+            activity?.SetTag(Tracing.Tags.Format, format);
+            activity?.SetTag(Tracing.Tags.Bytes, image.Bytes);
+            metrics.Uploaded("upload", format);
+        }
+
+        public void Rejected(string reason)
+        {
+            activity?.SetTag(Tracing.Tags.Outcome, "rejected");
+            activity?.SetTag(Tracing.Tags.Reason, reason);
+            metrics.UploadRejected(reason);
         }
     }
 

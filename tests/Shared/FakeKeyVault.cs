@@ -12,7 +12,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using SecureImage.Storage.KeyVault;
 
-namespace SecureImage.Storage.Tests.KeyVault;
+namespace SecureImage.Tests.Shared;
 
 /// <summary>
 /// A local HTTPS stand-in for Azure Key Vault's keys API (api-version 7.5): GET key, POST wrapkey and
