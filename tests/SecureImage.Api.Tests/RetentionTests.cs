@@ -117,6 +117,36 @@ public sealed class RetentionTests
         Assert.Equal(3 * 3600, after.GetProperty("data").GetProperty("sweepLagSeconds").GetDouble());
     }
 
+    [Fact]
+    public async Task The_reconciliation_job_deletes_job_runs_older_than_the_configured_history()
+    {
+        using var factory = new SecureImageFactory("Testing", new Dictionary<string, string?>
+        {
+            ["SecureImage:Retention:ReconcileInterval"] = "00:00:00.200",
+            ["SecureImage:Retention:JobRunHistory"] = "2.00:00:00",
+        });
+        factory.Time.Flowing = true;
+        var retention = factory.Services.GetRequiredService<IRetentionCatalog>();
+        // Whole milliseconds, as the catalog stores them, so the records compare equal after a round trip.
+        var now = DateTimeOffset.FromUnixTimeMilliseconds(factory.Time.GetUtcNow().ToUnixTimeMilliseconds());
+        var old = new JobRun(JobNames.RetentionSweep, "gone", now.AddDays(-3), now.AddDays(-3).AddSeconds(1), 1, 0, null, null);
+        var recent = new JobRun(JobNames.RetentionSweep, "kept", now.AddDays(-1), now.AddDays(-1).AddSeconds(1), 1, 0, null, null);
+        await retention.RecordJobRunAsync(old, CancellationToken.None);
+        await retention.RecordJobRunAsync(recent, CancellationToken.None);
+
+        Assert.Contains(old, await retention.GetRecentJobRunsAsync(1000, CancellationToken.None));
+        var deadline = DateTime.UtcNow + Patience;
+        IReadOnlyList<JobRun> runs;
+        while ((runs = await retention.GetRecentJobRunsAsync(1000, CancellationToken.None)).Contains(old))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the old job run was not purged");
+            await Task.Delay(100);
+        }
+
+        Assert.Contains(recent, runs);
+        Assert.Contains(runs, r => r.Job == JobNames.OrphanReconciliation);
+    }
+
     private static Dictionary<string, string?> FastSweep() => new()
     {
         ["SecureImage:Retention:SweepInterval"] = "00:00:00.200",

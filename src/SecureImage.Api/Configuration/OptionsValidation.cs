@@ -39,6 +39,7 @@ internal sealed class ValidateRetentionOptions : IValidateOptions<RetentionOptio
             (options.ClaimLease, "ClaimLease"),
             (options.ReconcileInterval, "ReconcileInterval"),
             (options.OrphanGracePeriod, "OrphanGracePeriod"),
+            (options.JobRunHistory, "JobRunHistory"),
         })
         {
             if (value <= TimeSpan.Zero)

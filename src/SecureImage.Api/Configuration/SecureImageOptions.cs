@@ -72,6 +72,9 @@ internal sealed class RetentionOptions
 
     /// <summary>Blobs younger than this are never treated as orphans: their upload may still be committing.</summary>
     public TimeSpan OrphanGracePeriod { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>How long job runs stay for the dashboard; older ones are deleted by the reconciliation job.</summary>
+    public TimeSpan JobRunHistory { get; set; } = TimeSpan.FromDays(30);
 }
 
 internal sealed class LinksOptions

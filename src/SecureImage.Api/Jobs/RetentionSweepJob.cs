@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Options;
 using Quartz;
+using SecureImage.Api.Configuration;
 using SecureImage.Api.Telemetry;
 using SecureImage.Core;
 using SecureImage.Core.Blobs;
@@ -62,14 +64,18 @@ internal sealed partial class RetentionSweepJob(
     private static partial void LogSweepFailed(ILogger logger, string cause);
 }
 
-/// <summary>Deletes blobs no live catalog row points at, once they are past the grace period.</summary>
+/// <summary>
+/// Deletes blobs no live catalog row points at, once they are past the grace period, and job runs
+/// older than <see cref="RetentionOptions.JobRunHistory"/>.
+/// </summary>
 [DisallowConcurrentExecution]
 internal sealed partial class OrphanReconciliationJob(
-    OrphanReconciler reconciler, IRetentionCatalog catalog, RetentionMetrics metrics, TimeProvider timeProvider, ILogger<OrphanReconciliationJob> logger) : IJob
+    OrphanReconciler reconciler, IRetentionCatalog catalog, RetentionMetrics metrics, IOptions<RetentionOptions> options, TimeProvider timeProvider, ILogger<OrphanReconciliationJob> logger) : IJob
 {
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
         var started = timeProvider.UtcNowMilliseconds();
+        await JobRuns.TryPurgeAsync(catalog, started - options.Value.JobRunHistory, cancellationToken);
         ReconciliationResult result;
         try
         {
@@ -99,6 +105,19 @@ internal sealed partial class OrphanReconciliationJob(
 
 internal static class JobRuns
 {
+    /// <summary>Deletes old job runs; an unavailable catalog leaves them for the next run.</summary>
+    public static async Task TryPurgeAsync(IRetentionCatalog catalog, DateTimeOffset startedBefore, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await catalog.PurgeJobRunsAsync(startedBefore, cancellationToken);
+        }
+        catch (CatalogUnavailableException)
+        {
+            // Purged by the next run.
+        }
+    }
+
     /// <summary>Records a run for the dashboard; an unavailable catalog only loses this record (the erasures are audited already).</summary>
     public static async Task TryRecordAsync(IRetentionCatalog catalog, JobRun run, CancellationToken cancellationToken)
     {

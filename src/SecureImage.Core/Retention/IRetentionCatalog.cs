@@ -35,6 +35,9 @@ public interface IRetentionCatalog
 
     Task RecordJobRunAsync(JobRun run, CancellationToken cancellationToken);
 
+    /// <summary>Deletes job runs that started before <paramref name="startedBefore"/>; returns how many.</summary>
+    Task<int> PurgeJobRunsAsync(DateTimeOffset startedBefore, CancellationToken cancellationToken);
+
     /// <summary>The most recent runs of every job, newest first.</summary>
     Task<IReadOnlyList<JobRun>> GetRecentJobRunsAsync(int count, CancellationToken cancellationToken);
 }

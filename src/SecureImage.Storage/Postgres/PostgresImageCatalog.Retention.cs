@@ -113,6 +113,13 @@ public sealed partial class PostgresImageCatalog
         return true;
     }, cancellationToken);
 
+    public Task<int> PurgeJobRunsAsync(DateTimeOffset startedBefore, CancellationToken cancellationToken) => RunAsync(async connection =>
+    {
+        await using var command = Command(connection, null, "DELETE FROM job_runs WHERE started_at < @before;");
+        Add(command, "before", NpgsqlDbType.TimestampTz, Time(startedBefore));
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }, cancellationToken);
+
     public Task<IReadOnlyList<JobRun>> GetRecentJobRunsAsync(int count, CancellationToken cancellationToken) => RunAsync<IReadOnlyList<JobRun>>(async connection =>
     {
         await using var command = Command(connection, null, """

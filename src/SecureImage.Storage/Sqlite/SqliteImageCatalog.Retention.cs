@@ -135,6 +135,13 @@ public sealed partial class SqliteImageCatalog
         return true;
     });
 
+    public Task<int> PurgeJobRunsAsync(DateTimeOffset startedBefore, CancellationToken cancellationToken) => RunAsync(async connection =>
+    {
+        await using var command = Command(connection, null, "DELETE FROM job_runs WHERE started_at < $before;");
+        command.Parameters.AddWithValue("$before", Time(startedBefore));
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    });
+
     public Task<IReadOnlyList<JobRun>> GetRecentJobRunsAsync(int count, CancellationToken cancellationToken) => RunAsync<IReadOnlyList<JobRun>>(async connection =>
     {
         await using var command = Command(connection, null, """

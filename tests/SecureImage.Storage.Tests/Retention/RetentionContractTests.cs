@@ -251,6 +251,24 @@ public abstract class RetentionContractTests
         Assert.Equal(new JobRun(JobNames.RetentionSweep, "i1", t, t.AddSeconds(1), 10, 0, TimeSpan.FromSeconds(3), null), runs[1]);
     }
 
+    [Fact]
+    public async Task Purging_job_runs_deletes_exactly_those_that_started_before_the_cut_off()
+    {
+        var retention = Retention(await CreateMigratedCatalogAsync());
+        var t = Clock.GetUtcNow();
+        JobRun Run(DateTimeOffset started) => new(JobNames.RetentionSweep, "i1", started, started.AddSeconds(1), 1, 0, null, null);
+        foreach (var started in new[] { t.AddDays(-31), t.AddDays(-30).AddMilliseconds(-1), t.AddDays(-30), t.AddDays(-1) })
+        {
+            await retention.RecordJobRunAsync(Run(started), CancellationToken.None);
+        }
+
+        var purged = await retention.PurgeJobRunsAsync(t.AddDays(-30), CancellationToken.None);
+
+        Assert.Equal(2, purged);
+        Assert.Equal([Run(t.AddDays(-1)), Run(t.AddDays(-30))], await retention.GetRecentJobRunsAsync(10, CancellationToken.None));
+        Assert.Equal(0, await retention.PurgeJobRunsAsync(t.AddDays(-30), CancellationToken.None));
+    }
+
     protected static IRetentionCatalog Retention(IImageCatalog catalog) => (IRetentionCatalog)catalog;
 
     protected static RetentionSweepOptions SweepOptions(int batchSize = 50) => new() { BatchSize = batchSize, ClaimLease = TimeSpan.FromMinutes(5), BlobDeleteParallelism = 4 };
@@ -309,6 +327,8 @@ public abstract class RetentionContractTests
         public Task RecordJobRunAsync(JobRun run, CancellationToken cancellationToken) => inner.RecordJobRunAsync(run, cancellationToken);
 
         public Task<IReadOnlyList<JobRun>> GetRecentJobRunsAsync(int count, CancellationToken cancellationToken) => inner.GetRecentJobRunsAsync(count, cancellationToken);
+
+        public Task<int> PurgeJobRunsAsync(DateTimeOffset startedBefore, CancellationToken cancellationToken) => inner.PurgeJobRunsAsync(startedBefore, cancellationToken);
     }
 
     /// <summary>Deletes of one blob fail like an outage until healed.</summary>
