@@ -29,8 +29,10 @@ internal sealed class CommitReplyDroppingProxy : IAsyncDisposable
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
-    /// <summary>Set once a commit was passed on and its reply dropped.</summary>
-    public bool DroppedACommitReply { get; private set; }
+    private readonly TaskCompletionSource _commitAnswered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once a commit was passed on and the server answered it (the client never sees that answer).</summary>
+    public Task CommitAnswered => _commitAnswered.Task;
 
     private async Task AcceptAsync(CancellationToken cancellationToken)
     {
@@ -80,7 +82,7 @@ internal sealed class CommitReplyDroppingProxy : IAsyncDisposable
                     {
                         client.Client.Close(0);
                         await toServer.ReadAtLeastAsync(buffer, 1, throwOnEndOfStream: false, cancellationToken);
-                        DroppedACommitReply = true;
+                        _commitAnswered.TrySetResult();
                         server.Client.Shutdown(SocketShutdown.Send);
                         return;
                     }
