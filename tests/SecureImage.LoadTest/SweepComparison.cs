@@ -14,6 +14,7 @@ internal sealed class SweepComparison(HttpClient http, LoadOptions options, Guid
 {
     // The service sweep's default blob-delete parallelism (Retention:SweepBlobDeleteParallelism); seeding uses it too.
     private const int SweepParallelism = 16;
+    private readonly List<string> planted = [];
 
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
@@ -27,11 +28,14 @@ internal sealed class SweepComparison(HttpClient http, LoadOptions options, Guid
             var name = Path.GetFileName(imagePath);
 
             // The service: its own sweep erases the planted images while uploads run.
+            // Counted as blobs gone, like the peer: the catalog marks a batch erased only after all its deletes.
             var service = await AlternateAsync($"upload {name} ({image.Length / 1024} KiB)", label => UploadPhaseAsync(label, image), serviceStore, async names =>
             {
                 await InsertExpiredRowsAsync(names, cancellationToken);
-                return () => CountErasedAsync(names, cancellationToken);
+                planted.AddRange(names);
+                return () => CountBlobsGoneAsync(serviceStore, names, cancellationToken);
             }, cancellationToken);
+            await ReportCatalogAsync(cancellationToken);
 
             // The peer: raw Azurite PUT of the same bytes while raw DELETEs of as many blobs run at the
             // sweep's parallelism and pace, through the same client.
@@ -157,11 +161,34 @@ internal sealed class SweepComparison(HttpClient http, LoadOptions options, Guid
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private async Task<int> CountErasedAsync(string[] names, CancellationToken cancellationToken)
+    private async Task<int> CountBlobsGoneAsync(AzureBlobStore store, string[] names, CancellationToken cancellationToken)
+    {
+        var left = 0;
+        await foreach (var _ in store.GetBlobsAsync(names[0][..15], cancellationToken))
+        {
+            left++;
+        }
+
+        return names.Length - left;
+    }
+
+    /// <summary>The last batch's catalog update follows its last blob delete: give it a few seconds.</summary>
+    private async Task ReportCatalogAsync(CancellationToken cancellationToken)
+    {
+        var erased = 0;
+        for (var attempt = 0; attempt < 20 && (erased = await CountErasedAsync(planted, cancellationToken)) < planted.Count; attempt++)
+        {
+            await Task.Delay(500, cancellationToken);
+        }
+
+        Console.WriteLine($"  catalog: {erased} of {planted.Count} planted images marked erased");
+    }
+
+    private async Task<int> CountErasedAsync(IReadOnlyCollection<string> names, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = new NpgsqlCommand("SELECT count(*) FROM images WHERE state = 'erased' AND blob_name = ANY(@names);", connection);
-        command.Parameters.AddWithValue("names", names);
+        command.Parameters.AddWithValue("names", names.ToArray());
         return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
     }
 
