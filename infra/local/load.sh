@@ -8,6 +8,11 @@
 #   defaults: 16 20 20000. Inputs (≈1 MiB and ≈200 KiB JPEGs with metadata) go to .artifacts/load/.
 #   LOAD_IMAGES="a.jpg b.jpg" replaces the inputs; LOAD_IMAGES=huge16 generates and uses a 16 MiB JPEG
 #   (the RSS check: `LOAD_IMAGES=huge16 infra/local/load.sh 64 60 64`).
+#   LOAD_SWEEP=N instead compares upload p99 with and without the retention sweep: the sweep runs
+#   every second and N expired images are planted before each with-sweep phase (baseline, with
+#   sweep, baseline; LOAD_SWEEP_ROUNDS=R repeats the last two; LOAD_SWEEP_RATE=D paces the sweep's
+#   blob deletes, Retention:SweepMaxBlobDeletesPerSecond). LOAD_WARMUP=S: unmeasured warm-up (3 s).
+#   LOAD_SERVICE_LOG=FILE keeps the service log (Logging__LogLevel__Default, default Warning).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -61,12 +66,13 @@ cleanup() {
     for _ in $(seq 1 100); do kill -0 "$service" 2>/dev/null || break; sleep 0.1; done
     kill -0 "$service" 2>/dev/null && kill -KILL "$service" 2>/dev/null || true
   fi
+  [[ -n "${LOAD_SERVICE_LOG:-}" && -f "$work/service.log" ]] && cp "$work/service.log" "$LOAD_SERVICE_LOG"
   rm -rf -- "$work"
 }
 trap cleanup EXIT
 
 export ASPNETCORE_ENVIRONMENT=Production DOTNET_ENVIRONMENT=Production
-export Logging__LogLevel__Default=Warning
+export Logging__LogLevel__Default=${Logging__LogLevel__Default:-Warning}
 export SecureImage__DataDirectory="$work/data" TMPDIR="$work"
 export SecureImage__Catalog__Provider=Postgres SecureImage__Catalog__ConnectionString="$SECUREIMAGE_TEST_POSTGRES"
 export SecureImage__Blobs__Provider=AzureBlob SecureImage__Blobs__ConnectionString="$SECUREIMAGE_TEST_AZURITE" SecureImage__Blobs__Container="$container"
@@ -74,6 +80,11 @@ export SecureImage__Keys__Kek__ActiveKeyId=kek1 SecureImage__Keys__Kek__Keys__ke
 export SecureImage__Keys__Links__ActiveKeyId=link1 SecureImage__Keys__Links__Keys__link1="$(rand)"
 export SecureImage__Keys__SubjectHashKey="$(rand)"
 export SecureImage__Bots__load__ApiKeySha256="$(printf %s "$api_key" | sha256sum | cut -d' ' -f1)"
+extra=(--warmup "${LOAD_WARMUP:-3}")
+if [[ -n "${LOAD_SWEEP:-}" ]]; then
+  export SecureImage__Retention__SweepInterval=00:00:01 SecureImage__Retention__SweepMaxBlobDeletesPerSecond="${LOAD_SWEEP_RATE:-0}"
+  extra+=(--sweep "$LOAD_SWEEP" --sweep-rounds "${LOAD_SWEEP_ROUNDS:-1}" --sweep-rate "${LOAD_SWEEP_RATE:-0}" --postgres "$SECUREIMAGE_TEST_POSTGRES")
+fi
 mkdir -p "$work/data"
 dotnet src/SecureImage.Api/bin/Release/net10.0/SecureImage.Api.dll --urls "http://127.0.0.1:$port" >"$work/service.log" 2>&1 &
 service=$!
@@ -87,4 +98,4 @@ echo "load: service pid $service on 127.0.0.1:$port (Production, PostgreSQL + Az
 dotnet tests/SecureImage.LoadTest/bin/Release/net10.0/SecureImage.LoadTest.dll \
   --base-url "http://127.0.0.1:$port" --api-key "$api_key" --azurite "$SECUREIMAGE_TEST_AZURITE" --container "$container" \
   --pid "$service" --concurrency "$concurrency" --duration "$seconds" --max-requests "$max_requests" \
-  --images "${images[@]}"
+  "${extra[@]}" --images "${images[@]}"

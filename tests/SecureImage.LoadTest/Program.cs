@@ -44,6 +44,12 @@ if (consentIds.Length == 0)
     return 1;
 }
 
+await WarmUpAsync();
+if (options.SweepImages > 0)
+{
+    return await new SweepComparison(http, options, consentIds, service, rss).RunAsync(CancellationToken.None);
+}
+
 var results = new List<(string Name, Phase.Result Service, Phase.Result Raw, Phase.Result Links, Phase.Result Download, Phase.Result RawGet)>();
 foreach (var imagePath in options.Images)
 {
@@ -53,20 +59,14 @@ foreach (var imagePath in options.Images)
     long sanitizedSize = 0;
     var upload = await Phase.RunAsync($"upload {label} ({image.Length / 1024} KiB)", options, async (i, token) =>
     {
-        using var form = new MultipartFormDataContent();
-        form.Add(new StringContent(consentIds[i % consentIds.Length].ToString()), "consentId");
-        var file = new ByteArrayContent(image);
-        file.Headers.ContentType = new MediaTypeHeaderValue("image/jpeg");
-        form.Add(file, "file", "photo.jpg");
-        using var response = await http.PostAsync("/v1/images", form, token);
-        if ((int)response.StatusCode == 201)
+        var (status, id, bytes) = await Requests.UploadAsync(http, image, consentIds[i % consentIds.Length], token);
+        if (status == 201)
         {
-            var body = await response.Content.ReadFromJsonAsync<JsonElement>(token);
-            uploaded.Add(body.GetProperty("id").GetGuid());
-            Interlocked.Exchange(ref sanitizedSize, body.GetProperty("bytes").GetInt64());
+            uploaded.Add(id);
+            Interlocked.Exchange(ref sanitizedSize, bytes);
         }
 
-        return ((int)response.StatusCode, image.Length);
+        return (status, image.Length);
     }, rss);
     upload.Print();
     Console.WriteLine($"  service RSS: highest sampled so far {RssMonitor.Format(rss.PeakSampled)}, now {RssMonitor.Format(rss.Current())}");
@@ -109,37 +109,14 @@ foreach (var imagePath in options.Images)
     linkPhase.Print();
 
     var urls = links.ToArray();
-    var download = await Phase.RunAsync("download", options, async (i, token) =>
-    {
-        using var response = await http.GetAsync(urls[i % urls.Length], HttpCompletionOption.ResponseHeadersRead, token);
-        long bytes = 0;
-        await using (var body = await response.Content.ReadAsStreamAsync(token))
-        {
-            var buffer = new byte[81920];
-            int read;
-            while ((read = await body.ReadAsync(buffer, token)) > 0)
-            {
-                bytes += read;
-            }
-        }
-
-        return ((int)response.StatusCode, bytes);
-    }, rss);
+    var download = await Phase.RunAsync("download", options, (i, token) => Requests.DownloadAsync(http, urls[i % urls.Length], token), rss);
     download.Print();
 
     var names = rawNames.ToArray();
     var rawGet = await Phase.RunAsync("raw Azurite GET", options, async (i, token) =>
     {
         await using var body = await raw.DownloadStreamingAsync(names[i % names.Length], token);
-        var buffer = new byte[81920];
-        long bytes = 0;
-        int read;
-        while ((read = await body.ReadAsync(buffer, token)) > 0)
-        {
-            bytes += read;
-        }
-
-        return (200, bytes);
+        return (200, await Requests.DrainAsync(body, token));
     });
     rawGet.Print();
     results.Add((label, upload, rawPut, linkPhase, download, rawGet));
@@ -158,7 +135,82 @@ return results.All(r => r.Service.Errors == 0 && r.Download.Errors == 0) ? 0 : 2
 
 static string Ratio(double a, double b) => b > 0 ? (a / b).ToString("0.00", CultureInfo.InvariantCulture) : "n/a";
 
-internal sealed record LoadOptions(Uri BaseUrl, string ApiKey, string Azurite, string Container, int Pid, int Concurrency, TimeSpan Duration, int MaxRequests, IReadOnlyList<string> Images)
+// The service starts cold (JIT, connection pools, PostgreSQL plans): every request kind, service and
+// raw, runs for --warmup seconds first so the first measured phase is not the one that pays for it.
+async Task WarmUpAsync()
+{
+    if (options.WarmUp <= TimeSpan.Zero)
+    {
+        return;
+    }
+
+    var warm = options with { Duration = options.WarmUp };
+    var warmed = 0;
+    foreach (var imagePath in options.Images)
+    {
+        var image = await File.ReadAllBytesAsync(imagePath);
+        var name = $"warm-{Guid.NewGuid():N}";
+        var phase = await Phase.RunAsync("warm-up", warm, async (i, token) =>
+        {
+            var (status, id, _) = await Requests.UploadAsync(http, image, consentIds[i % consentIds.Length], token);
+            using var link = await http.PostAsync($"/v1/images/{id}/links", content: null, token);
+            var url = (await link.Content.ReadFromJsonAsync<JsonElement>(token)).GetProperty("url").GetString()!;
+            await Requests.DownloadAsync(http, url, token);
+            await raw.UploadAsync($"{name}-{i}", new MemoryStream(image, writable: false), token);
+            await using var body = await raw.DownloadStreamingAsync($"{name}-{i}", token);
+            await Requests.DrainAsync(body, token);
+            return (status, 0);
+        });
+        warmed += phase.Requests;
+    }
+
+    Console.WriteLine($"warm-up: {warmed} rounds of upload, link, download, raw PUT and raw GET ({options.WarmUp.TotalSeconds:0} s per image), not counted");
+}
+
+/// <summary>The requests the phases send, shared by the comparison and the sweep modes.</summary>
+internal static class Requests
+{
+    public static async Task<(int Status, Guid Id, long Bytes)> UploadAsync(HttpClient http, byte[] image, Guid consentId, CancellationToken cancellationToken)
+    {
+        using var form = new MultipartFormDataContent();
+        form.Add(new StringContent(consentId.ToString()), "consentId");
+        var file = new ByteArrayContent(image);
+        file.Headers.ContentType = new MediaTypeHeaderValue("image/jpeg");
+        form.Add(file, "file", "photo.jpg");
+        using var response = await http.PostAsync("/v1/images", form, cancellationToken);
+        if ((int)response.StatusCode != 201)
+        {
+            return ((int)response.StatusCode, Guid.Empty, 0);
+        }
+
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
+        return (201, body.GetProperty("id").GetGuid(), body.GetProperty("bytes").GetInt64());
+    }
+
+    public static async Task<(int Status, long Bytes)> DownloadAsync(HttpClient http, string url, CancellationToken cancellationToken)
+    {
+        using var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+        return ((int)response.StatusCode, await DrainAsync(body, cancellationToken));
+    }
+
+    public static async Task<long> DrainAsync(Stream body, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[81920];
+        long bytes = 0;
+        int read;
+        while ((read = await body.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            bytes += read;
+        }
+
+        return bytes;
+    }
+}
+
+internal sealed record LoadOptions(
+    Uri BaseUrl, string ApiKey, string Azurite, string Container, int Pid, int Concurrency, TimeSpan Duration, int MaxRequests, IReadOnlyList<string> Images,
+    TimeSpan WarmUp, int SweepImages, int SweepRounds, double SweepRate, string? Postgres)
 {
     public static LoadOptions Parse(string[] args)
     {
@@ -179,12 +231,16 @@ internal sealed record LoadOptions(Uri BaseUrl, string ApiKey, string Azurite, s
 
         string One(string name) => values.TryGetValue(name, out var v) && v.Count > 0 ? v[0]
             : throw new ArgumentException($"--{name} is required (usage: --base-url URL --api-key KEY --azurite CONN --container NAME --pid PID " +
-                                          "[--concurrency 16] [--duration 20] [--max-requests 20000] --images A.jpg B.jpg)");
-        int Int(string name, int fallback, int max) => values.ContainsKey(name) ? Math.Clamp(int.Parse(One(name), CultureInfo.InvariantCulture), 1, max) : fallback;
+                                          "[--concurrency 16] [--duration 20] [--max-requests 20000] [--warmup 3] " +
+                                          "[--sweep N --sweep-rounds 1 --sweep-rate DELETES_PER_S --postgres CONN] --images A.jpg B.jpg)");
+        int Int(string name, int fallback, int min, int max) => values.ContainsKey(name) ? Math.Clamp(int.Parse(One(name), CultureInfo.InvariantCulture), min, max) : fallback;
+        var sweep = Int("sweep", 0, 0, 1_000_000);
         return new LoadOptions(
             new Uri(One("base-url")), One("api-key"), One("azurite"), One("container"), int.Parse(One("pid"), CultureInfo.InvariantCulture),
-            Int("concurrency", 16, 1024), TimeSpan.FromSeconds(Int("duration", 20, 3600)), Int("max-requests", 20_000, 10_000_000),
-            values.TryGetValue("images", out var images) && images.Count > 0 ? images : throw new ArgumentException("--images is required"));
+            Int("concurrency", 16, 1, 1024), TimeSpan.FromSeconds(Int("duration", 20, 1, 3600)), Int("max-requests", 20_000, 1, 10_000_000),
+            values.TryGetValue("images", out var images) && images.Count > 0 ? images : throw new ArgumentException("--images is required"),
+            TimeSpan.FromSeconds(Int("warmup", 3, 0, 600)), sweep, Int("sweep-rounds", 1, 1, 10), Int("sweep-rate", 0, 0, 100_000),
+            sweep > 0 ? One("postgres") : null);
     }
 }
 

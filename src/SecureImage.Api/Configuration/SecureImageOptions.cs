@@ -64,6 +64,18 @@ internal sealed class RetentionOptions
     [Range(1, 10_000)]
     public int SweepBatchSize { get; set; } = 500;
 
+    /// <summary>Blob deletes the sweep keeps in flight at once.</summary>
+    [Range(1, 256)]
+    public int SweepBlobDeleteParallelism { get; set; } = 16;
+
+    /// <summary>
+    /// Upper bound on the sweep's blob deletes per second, 0 for none (the default). Set it when the
+    /// blob store serves uploads late during a large sweep (Azurite does: docs/PERFORMANCE.md); keep it
+    /// above the sustained upload rate, or the sweep lag grows.
+    /// </summary>
+    [Range(0, 100_000)]
+    public double SweepMaxBlobDeletesPerSecond { get; set; }
+
     /// <summary>How long a sweep's claim keeps other instances off an image; a failed erase is retried after it.</summary>
     public TimeSpan ClaimLease { get; set; } = TimeSpan.FromMinutes(5);
 

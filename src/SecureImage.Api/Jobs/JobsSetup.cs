@@ -25,7 +25,13 @@ internal static class JobsSetup
                 sp.GetRequiredService<IRetentionCatalog>(),
                 sp.GetRequiredService<Core.Blobs.IBlobStore>(),
                 sp.GetRequiredService<TimeProvider>(),
-                new RetentionSweepOptions { BatchSize = retention.SweepBatchSize, ClaimLease = retention.ClaimLease });
+                new RetentionSweepOptions
+                {
+                    BatchSize = retention.SweepBatchSize,
+                    ClaimLease = retention.ClaimLease,
+                    BlobDeleteParallelism = retention.SweepBlobDeleteParallelism,
+                    MaxBlobDeletesPerSecond = retention.SweepMaxBlobDeletesPerSecond,
+                });
         });
         services.AddSingleton(sp =>
         {

@@ -17,6 +17,13 @@ public sealed class RetentionSweepOptions
 
     /// <summary>Blob deletes in flight at once.</summary>
     public int BlobDeleteParallelism { get; set; } = 16;
+
+    /// <summary>
+    /// Upper bound on blob deletes per second over a run, 0 for none. A blob store that pays much for
+    /// a delete (Azurite: a few tens of ms of its only thread each) otherwise serves uploads late while
+    /// a large sweep runs; it must stay above the sustained upload rate or the sweep lag grows.
+    /// </summary>
+    public double MaxBlobDeletesPerSecond { get; set; }
 }
 
 public sealed record SweepResult(int Erased, int Failed, TimeSpan? Lag, string? FirstErrorCode)
@@ -54,6 +61,7 @@ public sealed class RetentionSweeper
         var failed = 0;
         var byReason = new Dictionary<string, int>(StringComparer.Ordinal);
         string? firstError = null;
+        var pacer = _options.MaxBlobDeletesPerSecond > 0 ? new DeletePacer(_time, _options.MaxBlobDeletesPerSecond) : null;
         for (var batch = 0; batch < _options.MaxBatchesPerRun; batch++)
         {
             var claimed = await _catalog.ClaimExpiredAsync(_time.UtcNowMilliseconds(), _options.BatchSize, _options.ClaimLease, cancellationToken);
@@ -71,6 +79,11 @@ public sealed class RetentionSweeper
                 {
                     try
                     {
+                        if (pacer is not null)
+                        {
+                            await pacer.WaitTurnAsync(token);
+                        }
+
                         await _blobs.DeleteIfExistsAsync(image.BlobName, token);
                         blobsGone.Add(new ErasedImage(image.Id, image.PendingEraseReason ?? EraseReasons.Retention));
                     }
@@ -99,5 +112,18 @@ public sealed class RetentionSweeper
         var now = _time.UtcNowMilliseconds();
         var oldest = await _catalog.OldestOverdueExpiryAsync(now, cancellationToken);
         return new SweepResult(erased, failed, oldest is null ? TimeSpan.Zero : now - oldest.Value, firstError) { ErasedByReason = byReason };
+    }
+}
+
+/// <summary>Spaces blob deletes evenly over a run: the n-th may start n / rate seconds after the first.</summary>
+internal sealed class DeletePacer(TimeProvider timeProvider, double deletesPerSecond)
+{
+    private readonly long _started = timeProvider.GetTimestamp();
+    private long _issued = -1;
+
+    public Task WaitTurnAsync(CancellationToken cancellationToken)
+    {
+        var due = TimeSpan.FromSeconds(Interlocked.Increment(ref _issued) / deletesPerSecond) - timeProvider.GetElapsedTime(_started);
+        return due > TimeSpan.Zero ? Task.Delay(due, timeProvider, cancellationToken) : Task.CompletedTask;
     }
 }
