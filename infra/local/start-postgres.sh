@@ -67,7 +67,10 @@ database=secureimage_test
 password=$(openssl rand -hex 16)
 as_pg "$bindir/psql" -h "$pgdir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q \
   -c "CREATE ROLE $user LOGIN PASSWORD '$password' CREATEDB" \
+  -c "GRANT pg_signal_backend TO $user" \
   -c "CREATE DATABASE $database OWNER $user" >&2
+# pg_signal_backend: tests drop their databases WITH (FORCE), which must also stop an autovacuum
+# worker that happens to be busy in it (it runs under no login role, so only this grant covers it).
 
 conn="Host=127.0.0.1;Port=$port;Database=$database;Username=$user;Password=$password"
 printf 'export SECUREIMAGE_TEST_POSTGRES=%q\n' "$conn" >"$state/postgres.env"
