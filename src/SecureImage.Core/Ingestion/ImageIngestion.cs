@@ -178,18 +178,18 @@ public sealed class ImageIngestion
         {
             committed = !consent.IsWithdrawn && await _catalog.AddImageAsync(record, cancellationToken);
         }
-        catch (Exception ex) when (ex is CatalogUnavailableException { MayHaveCommitted: true } or OperationCanceledException)
-        {
-            // The row may exist (the reply was lost, or the wait for it cancelled) and would point at a
-            // deleted blob; if it does not, the blob is an orphan whose key was never stored, which
-            // reconciliation removes.
-            activity.Fail(Tracing.CodeOf(ex));
-            throw;
-        }
         catch (Exception ex)
         {
             activity.Fail(Tracing.CodeOf(ex));
-            await DeleteQuietlyAsync(stored.BlobName);
+
+            // Unless the row may exist (the reply was lost, or the wait for it cancelled): it would point
+            // at a deleted blob. If it does not, the blob is an orphan whose key was never stored, which
+            // reconciliation removes.
+            if (ex is not (CatalogUnavailableException { MayHaveCommitted: true } or OperationCanceledException))
+            {
+                await DeleteQuietlyAsync(stored.BlobName);
+            }
+
             throw;
         }
 
