@@ -134,7 +134,7 @@ public sealed class RetentionTests
         await retention.RecordJobRunAsync(old, CancellationToken.None);
         await retention.RecordJobRunAsync(recent, CancellationToken.None);
 
-        Assert.Contains(old, await retention.GetRecentJobRunsAsync(1000, CancellationToken.None));
+        // No check that `old` is listed first: the job runs every 200 ms and may already have purged it.
         var deadline = DateTime.UtcNow + Patience;
         IReadOnlyList<JobRun> runs;
         while ((runs = await retention.GetRecentJobRunsAsync(1000, CancellationToken.None)).Contains(old))
