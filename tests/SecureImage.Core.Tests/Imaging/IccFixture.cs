@@ -143,11 +143,14 @@ internal static class IccFixture
         return profile;
     }
 
-    /// <summary>The ICC profile a JPEG carries, reassembled from its APP2 chunks (null when none).</summary>
+    /// <summary>The (first) ICC profile a JPEG carries, reassembled from its APP2 chunks (null when none).</summary>
     public static byte[]? FromJpeg(byte[] jpeg)
     {
-        var chunks = RealImages.JpegSegments(jpeg)
-            .Where(segment => segment.Marker == 0xE2 && segment.Payload.AsSpan().StartsWith("ICC_PROFILE\0"u8))
+        var segments = RealImages.JpegSegments(jpeg)
+            .Where(segment => segment.Marker == 0xE2 && segment.Payload.Length > 14 && segment.Payload.AsSpan().StartsWith("ICC_PROFILE\0"u8))
+            .ToArray();
+        var chunks = segments
+            .Take(segments.Length == 0 ? 0 : segments[0].Payload[13])
             .OrderBy(segment => segment.Payload[12])
             .Select(segment => segment.Payload[14..])
             .ToArray();
