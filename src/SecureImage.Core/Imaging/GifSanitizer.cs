@@ -5,7 +5,8 @@ namespace SecureImage.Core.Imaging;
 /// <summary>
 /// GIF: keeps the screen descriptor, colour tables, image data, graphic control extensions and the
 /// NETSCAPE2.0 looping extension; drops comments, plain text and every other application extension
-/// (XMP, ICC, vendor data). Counts frames against the limit as they arrive.
+/// (XMP, ICC, vendor data). The control and looping extensions are rebuilt from their parsed values
+/// (reserved bits cleared, only the loop count kept). Counts frames against the limit as they arrive.
 /// </summary>
 internal sealed class GifSanitizer(ImageReader reader, ImageWriter writer, ImageLimits limits)
 {
@@ -14,6 +15,9 @@ internal sealed class GifSanitizer(ImageReader reader, ImageWriter writer, Image
     private const byte Trailer = 0x3B;
     private const byte GraphicControlLabel = 0xF9;
     private const byte ApplicationLabel = 0xFF;
+    private const int ApplicationIdentifierLength = 11;
+
+    private bool loopSeen;
 
     public async ValueTask<(int Width, int Height)> RunAsync(CancellationToken cancellationToken)
     {
@@ -64,8 +68,10 @@ internal sealed class GifSanitizer(ImageReader reader, ImageWriter writer, Image
         var frameHeight = BinaryPrimitives.ReadUInt16LittleEndian(descriptor.Span[6..]);
         ImageErrors.CheckDimensions(frameWidth, frameHeight, limits);
         var packed = descriptor.Span[8];
+        var rebuilt = descriptor.ToArray();
+        rebuilt[8] = (byte)(packed & 0xE7); // the two reserved bits
         await writer.WriteAsync(new[] { ImageSeparator }, cancellationToken).ConfigureAwait(false);
-        await writer.WriteAsync(descriptor, cancellationToken).ConfigureAwait(false);
+        await writer.WriteAsync(rebuilt, cancellationToken).ConfigureAwait(false);
         await CopyColourTableAsync(packed, cancellationToken).ConfigureAwait(false);
 
         var minimumCodeSize = await reader.ReadByteAsync(cancellationToken).ConfigureAwait(false);
@@ -81,46 +87,70 @@ internal sealed class GifSanitizer(ImageReader reader, ImageWriter writer, Image
     private async ValueTask HandleExtensionAsync(CancellationToken cancellationToken)
     {
         var label = await reader.ReadByteAsync(cancellationToken).ConfigureAwait(false);
-        var keep = false;
-        byte[]? first = null;
         switch (label)
         {
             case GraphicControlLabel:
                 // Fixed layout (block size 4, four bytes, terminator): nothing else may ride along.
-                var control = await reader.ReadExactlyAsync(6, cancellationToken).ConfigureAwait(false);
-                if (control.Span[0] != 4 || control.Span[5] != 0)
+                var control = (await reader.ReadExactlyAsync(6, cancellationToken).ConfigureAwait(false)).ToArray();
+                if (control[0] != 4 || control[5] != 0)
                 {
                     throw ImageErrors.Malformed("The GIF image has a damaged graphic control extension.");
                 }
 
+                control[1] &= 0x1F; // the three reserved bits
                 await writer.WriteAsync(new[] { ExtensionIntroducer, label }, cancellationToken).ConfigureAwait(false);
                 await writer.WriteAsync(control, cancellationToken).ConfigureAwait(false);
                 return;
             case ApplicationLabel:
-                var size = await reader.ReadByteAsync(cancellationToken).ConfigureAwait(false);
-                first = [size, .. (await reader.ReadExactlyAsync(size, cancellationToken).ConfigureAwait(false)).Span];
-                // The looping extension (and its ANIMEXTS twin) only says how often to replay.
-                keep = first.AsSpan(1).SequenceEqual("NETSCAPE2.0"u8) || first.AsSpan(1).SequenceEqual("ANIMEXTS1.0"u8);
-                break;
+                await HandleApplicationAsync(cancellationToken).ConfigureAwait(false);
+                return;
+            default:
+                await PassSubBlocksAsync(keep: false, cancellationToken).ConfigureAwait(false);
+                return;
         }
+    }
 
-        if (keep)
+    /// <summary>
+    /// The looping extension (NETSCAPE2.0 or its ANIMEXTS1.0 twin) only says how often to replay: the
+    /// first one is rebuilt from its loop sub-block alone; any other sub-block, any other application
+    /// extension and any later looping extension are dropped.
+    /// </summary>
+    private async ValueTask HandleApplicationAsync(CancellationToken cancellationToken)
+    {
+        var size = await reader.ReadByteAsync(cancellationToken).ConfigureAwait(false);
+        var identifier = (await reader.ReadExactlyAsync(size, cancellationToken).ConfigureAwait(false)).ToArray();
+        var looping = !loopSeen && (identifier.AsSpan().SequenceEqual("NETSCAPE2.0"u8) || identifier.AsSpan().SequenceEqual("ANIMEXTS1.0"u8));
+        if (size == 0 || !looping)
         {
-            await writer.WriteAsync(new[] { ExtensionIntroducer, label }, cancellationToken).ConfigureAwait(false);
-            if (first is not null)
+            if (size != 0)
             {
-                await writer.WriteAsync(first, cancellationToken).ConfigureAwait(false);
+                await PassSubBlocksAsync(keep: false, cancellationToken).ConfigureAwait(false);
             }
+
+            return;
         }
 
-        if (first is not [0, ..])
+        byte[]? loop = null;
+        var first = true;
+        while (await reader.ReadByteAsync(cancellationToken).ConfigureAwait(false) is var length and not 0)
         {
-            await PassSubBlocksAsync(keep, cancellationToken).ConfigureAwait(false);
+            var block = await reader.ReadExactlyAsync(length, cancellationToken).ConfigureAwait(false);
+            if (first && length == 3 && block.Span[0] == 1)
+            {
+                loop = block.ToArray();
+            }
+
+            first = false;
         }
-        else if (keep)
+
+        if (loop is null)
         {
-            await writer.WriteAsync(new byte[] { 0 }, cancellationToken).ConfigureAwait(false);
+            return;
         }
+
+        loopSeen = true;
+        byte[] extension = [ExtensionIntroducer, ApplicationLabel, ApplicationIdentifierLength, .. identifier, 3, 1, loop[1], loop[2], 0];
+        await writer.WriteAsync(extension, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Copies or skips data sub-blocks up to and including the zero-length terminator.</summary>

@@ -5,7 +5,9 @@ namespace SecureImage.Core.Imaging;
 /// <summary>
 /// JPEG: walks the marker segments, keeps what a decoder needs (tables, frame, scans, JFIF, ICC,
 /// Adobe), replaces EXIF with a minimal one holding only a non-default orientation and drops every
-/// other application segment and comment. Scan data is copied in blocks between 0xFF bytes.
+/// other application segment and comment. JFIF, Adobe and ICC are rebuilt from their parsed values
+/// and the coding tables must fill their segments exactly, so no kept segment carries extra bytes.
+/// Scan data is copied in blocks between 0xFF bytes.
 /// </summary>
 internal sealed class JpegSanitizer(ImageReader reader, ImageWriter writer, ImageLimits limits)
 {
@@ -22,10 +24,23 @@ internal sealed class JpegSanitizer(ImageReader reader, ImageWriter writer, Imag
     /// <summary>JFIF APP0 up to and including the thumbnail size bytes; the thumbnail itself is dropped.</summary>
     private const int JfifHeaderLength = 14;
 
+    /// <summary>"Adobe", version, two flag words and the colour transform.</summary>
+    private const int AdobeLength = 12;
+
+    /// <summary>"ICC_PROFILE\0", the chunk number and the chunk count.</summary>
+    private const int IccHeaderLength = 14;
+
     private int width;
     private int height;
     private bool exifSeen;
+    private bool jfifSeen;
+    private bool adobeSeen;
     private bool scanSeen;
+
+    /// <summary>The ICC chunks collected so far (the profile is parsed once all have arrived); null before the first.</summary>
+    private byte[]?[]? iccChunks;
+    private int iccBytes;
+    private bool iccDone;
 
     public async ValueTask<(int Width, int Height)> RunAsync(CancellationToken cancellationToken)
     {
@@ -88,11 +103,9 @@ internal sealed class JpegSanitizer(ImageReader reader, ImageWriter writer, Imag
         var span = payload.Span;
         switch (marker)
         {
-            case App0 when span.Length >= JfifHeaderLength && span.StartsWith("JFIF\0"u8):
-                var jfif = span[..JfifHeaderLength].ToArray();
-                jfif[12] = 0; // no thumbnail: it would show the uncropped original
-                jfif[13] = 0;
-                await WriteSegmentAsync(App0, jfif, cancellationToken).ConfigureAwait(false);
+            case App0 when !jfifSeen && span.Length >= JfifHeaderLength && span.StartsWith("JFIF\0"u8):
+                jfifSeen = true;
+                await WriteSegmentAsync(App0, BuildJfif(span), cancellationToken).ConfigureAwait(false);
                 break;
             case App1 when !exifSeen && span.StartsWith(ExifOrientation.ExifHeader):
                 exifSeen = true;
@@ -103,9 +116,16 @@ internal sealed class JpegSanitizer(ImageReader reader, ImageWriter writer, Imag
                 }
 
                 break;
-            case App2 when span.StartsWith("ICC_PROFILE\0"u8):
-            case App14 when span.StartsWith("Adobe"u8):
-                await WriteSegmentAsync(marker, payload, cancellationToken).ConfigureAwait(false);
+            case App2 when span.StartsWith("ICC_PROFILE\0"u8) && !scanSeen && !iccDone:
+                if (CollectIccChunk(span) is { } profile)
+                {
+                    await WriteSegmentAsync(App2, profile, cancellationToken).ConfigureAwait(false);
+                }
+
+                break;
+            case App14 when !adobeSeen && span.Length >= AdobeLength && span.StartsWith("Adobe"u8):
+                adobeSeen = true;
+                await WriteSegmentAsync(App14, BuildAdobe(span), cancellationToken).ConfigureAwait(false);
                 break;
             case (>= App0 and <= 0xEF) or 0xFE:
                 break; // metadata: other application segments and comments
@@ -115,6 +135,11 @@ internal sealed class JpegSanitizer(ImageReader reader, ImageWriter writer, Imag
                 break;
             case 0xC4 or 0xCC or 0xDB or 0xDD:
                 // Huffman, arithmetic-coding, quantisation tables and the restart interval.
+                if (!CodingTablesFill(marker, span))
+                {
+                    throw ImageErrors.Malformed("The JPEG image has a damaged coding table segment.");
+                }
+
                 await WriteSegmentAsync(marker, payload, cancellationToken).ConfigureAwait(false);
                 break;
             case (>= 0xC5 and <= 0xCF) or 0xDE or 0xDF:
@@ -122,6 +147,128 @@ internal sealed class JpegSanitizer(ImageReader reader, ImageWriter writer, Imag
             default:
                 throw ImageErrors.Malformed("The JPEG image has an unknown segment.");
         }
+    }
+
+    /// <summary>JFIF rebuilt from its fields: version 1.00–1.02 (else 1.02), units 0–2 (else 0), densities, no thumbnail.</summary>
+    private static byte[] BuildJfif(ReadOnlySpan<byte> payload)
+    {
+        var jfif = new byte[JfifHeaderLength];
+        "JFIF\0"u8.CopyTo(jfif);
+        var validVersion = payload[5] == 1 && payload[6] <= 2;
+        jfif[5] = 1;
+        jfif[6] = validVersion ? payload[6] : (byte)2;
+        jfif[7] = payload[7] <= 2 ? payload[7] : (byte)0;
+        payload[8..12].CopyTo(jfif.AsSpan(8)); // horizontal and vertical density
+        // Thumbnail size 0×0: a thumbnail would show the uncropped original.
+        return jfif;
+    }
+
+    /// <summary>Adobe APP14 rebuilt: version 100, no flags, the colour transform (which changes how the pixels decode).</summary>
+    private static byte[] BuildAdobe(ReadOnlySpan<byte> payload)
+    {
+        var transform = payload[11];
+        if (transform > 2)
+        {
+            throw ImageErrors.Malformed("The JPEG image has a damaged Adobe segment.");
+        }
+
+        return [.. "Adobe"u8, 0, 100, 0, 0, 0, 0, transform];
+    }
+
+    /// <summary>
+    /// Collects one APP2 ICC chunk; once every chunk has arrived, returns the APP2 payload holding the
+    /// rebuilt profile, or null (also when the profile is dropped: chunks out of order, too large, or
+    /// not a kept kind of profile). Later chunks and profiles are dropped.
+    /// </summary>
+    private byte[]? CollectIccChunk(ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length <= IccHeaderLength)
+        {
+            iccDone = true;
+            return null;
+        }
+
+        var (number, count) = (payload[12], payload[13]);
+        iccChunks ??= count == 0 ? null : new byte[]?[count];
+        var data = payload[IccHeaderLength..];
+        iccBytes += data.Length;
+        if (iccChunks is null || number == 0 || number > iccChunks.Length || count != iccChunks.Length
+            || iccChunks[number - 1] is not null || iccBytes > IccProfile.MaxBytes)
+        {
+            (iccDone, iccChunks) = (true, null);
+            return null;
+        }
+
+        iccChunks[number - 1] = data.ToArray();
+        if (Array.IndexOf(iccChunks, null) >= 0)
+        {
+            return null;
+        }
+
+        var profile = IccProfile.Rebuild(iccChunks.SelectMany(chunk => chunk!).ToArray());
+        (iccDone, iccChunks) = (true, null);
+        return profile is null || profile.Length > ushort.MaxValue - 2 - IccHeaderLength
+            ? null
+            : [.. "ICC_PROFILE\0"u8, 1, 1, .. profile];
+    }
+
+    /// <summary>DQT, DHT, DAC and DRI hold tables of fixed layouts that must fill the segment exactly.</summary>
+    private static bool CodingTablesFill(byte marker, ReadOnlySpan<byte> payload)
+    {
+        if (marker == 0xDD)
+        {
+            return payload.Length == 2;
+        }
+
+        if (marker == 0xCC)
+        {
+            // Pairs of table class/destination and conditioning value.
+            for (var pair = 0; pair + 1 < payload.Length; pair += 2)
+            {
+                if (payload[pair] >> 4 > 1 || (payload[pair] & 0x0F) > 3)
+                {
+                    return false;
+                }
+            }
+
+            return payload.Length > 0 && payload.Length % 2 == 0;
+        }
+
+        var at = 0;
+        while (at < payload.Length)
+        {
+            var (tableClass, id) = (payload[at] >> 4, payload[at] & 0x0F);
+            if (tableClass > 1 || id > 3)
+            {
+                return false;
+            }
+
+            if (marker == 0xDB)
+            {
+                at += 1 + (tableClass == 0 ? 64 : 128); // 8- or 16-bit quantisation values
+                continue;
+            }
+
+            if (at + 17 > payload.Length)
+            {
+                return false;
+            }
+
+            var symbols = 0;
+            foreach (var count in payload.Slice(at + 1, 16))
+            {
+                symbols += count;
+            }
+
+            if (symbols > 256)
+            {
+                return false;
+            }
+
+            at += 17 + symbols;
+        }
+
+        return payload.Length > 0 && at == payload.Length;
     }
 
     private void ReadFrameHeader(ReadOnlySpan<byte> frame)

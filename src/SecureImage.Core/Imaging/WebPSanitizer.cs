@@ -3,10 +3,12 @@ using System.Buffers.Binary;
 namespace SecureImage.Core.Imaging;
 
 /// <summary>
-/// WebP: RIFF with a VP8, VP8L or VP8X first chunk. Drops EXIF, XMP and unknown chunks and makes the
-/// VP8X flags and the RIFF size agree with what is left. The RIFF size comes first in the file, so
-/// the (small) header chunks are buffered and the output size computed before any image data is
-/// streamed; image data itself is never buffered.
+/// WebP: RIFF with a VP8, VP8L or VP8X first chunk. Drops EXIF, XMP and unknown chunks (also inside
+/// animation frames) and makes the VP8X flags and the RIFF size agree with what is left. VP8X, ANIM,
+/// ICCP, frame headers and the alpha header are rebuilt from parsed values, padding bytes are
+/// written as zero. The RIFF size comes first in the file, so the (small) header chunks are
+/// buffered and the output size computed before any image data is streamed; image data itself is
+/// never buffered.
 /// </summary>
 internal sealed class WebPSanitizer(ImageReader reader, ImageWriter writer, ImageLimits limits)
 {
@@ -14,8 +16,8 @@ internal sealed class WebPSanitizer(ImageReader reader, ImageWriter writer, Imag
     private const int ChunkHeaderLength = 8;
     private const int ExtendedHeaderLength = 10;
 
-    /// <summary>Bound on the buffered header chunks (ICC profile, animation parameters).</summary>
-    private const int MaxHeaderBytes = 1024 * 1024;
+    private const int FrameHeaderLength = 16;
+    private const int AnimationHeaderLength = 6;
 
     private const byte IccFlag = 0x20;
     private const byte AlphaFlag = 0x10;
@@ -24,6 +26,8 @@ internal sealed class WebPSanitizer(ImageReader reader, ImageWriter writer, Imag
     private static readonly byte[] Zeros = new byte[4096];
 
     private long remaining;
+    private int canvasWidth;
+    private int canvasHeight;
 
     private readonly record struct Chunk(string FourCc, uint Size, byte[] Header)
     {
@@ -61,11 +65,15 @@ internal sealed class WebPSanitizer(ImageReader reader, ImageWriter writer, Imag
         var width = ReadUInt24(fields.AsSpan(4)) + 1;
         var height = ReadUInt24(fields.AsSpan(7)) + 1;
         ImageErrors.CheckDimensions(width, height, limits);
+        (canvasWidth, canvasHeight) = (width, height);
         var animated = (fields[0] & AnimationFlag) != 0;
+        fields.AsSpan(1, 3).Clear(); // reserved
 
-        // Header chunks before the image data: ICC profile and animation parameters are kept.
-        var kept = new List<(Chunk Chunk, byte[] Data)>();
-        long keptBytes = 0;
+        // Header chunks before the image data: a parsed ICC profile and the animation parameters
+        // are kept, rebuilt; each appears once.
+        byte[]? icc = null;
+        byte[]? animation = null;
+        var iccSeen = false;
         Chunk chunk;
         while (true)
         {
@@ -75,15 +83,22 @@ internal sealed class WebPSanitizer(ImageReader reader, ImageWriter writer, Imag
                 break;
             }
 
-            if (chunk.FourCc is "ICCP" or "ANIM")
+            if (chunk.FourCc == "ICCP" && !iccSeen && chunk.Size <= IccProfile.MaxBytes)
             {
-                keptBytes += ChunkHeaderLength + chunk.Padded;
-                if (keptBytes > MaxHeaderBytes || kept.Exists(entry => entry.Chunk.FourCc == chunk.FourCc))
+                iccSeen = true;
+                var data = await ReadSmallAsync(chunk.Padded, cancellationToken).ConfigureAwait(false);
+                icc = IccProfile.Rebuild(data.AsSpan(0, (int)chunk.Size));
+            }
+            else if (chunk.FourCc == "ANIM")
+            {
+                if (animation is not null || chunk.Size < AnimationHeaderLength)
                 {
-                    throw ImageErrors.Malformed("The WebP image has oversized or repeated header chunks.");
+                    throw ImageErrors.Malformed("The WebP image has a damaged or repeated animation header.");
                 }
 
-                kept.Add((chunk, await ReadSmallAsync(chunk.Padded, cancellationToken).ConfigureAwait(false)));
+                // Background colour and loop count; anything after them is dropped.
+                animation = (await reader.ReadExactlyAsync(AnimationHeaderLength, cancellationToken).ConfigureAwait(false)).ToArray();
+                await reader.SkipAsync(chunk.Padded - AnimationHeaderLength, cancellationToken).ConfigureAwait(false);
             }
             else
             {
@@ -91,14 +106,24 @@ internal sealed class WebPSanitizer(ImageReader reader, ImageWriter writer, Imag
             }
         }
 
-        var hasAnimationHeader = kept.Exists(entry => entry.Chunk.FourCc == "ANIM");
-        if (animated != (chunk.FourCc == "ANMF") || animated != hasAnimationHeader)
+        if (animated != (chunk.FourCc == "ANMF") || animated != (animation is not null))
         {
             throw ImageErrors.Malformed("The WebP image's animation flag does not match its chunks.");
         }
 
-        fields[0] = (byte)((fields[0] & (AlphaFlag | AnimationFlag)) | (kept.Exists(entry => entry.Chunk.FourCc == "ICCP") ? IccFlag : 0));
-        var headerBytes = (ChunkHeaderLength + ExtendedHeaderLength) + keptBytes;
+        var kept = new List<byte[]>();
+        if (icc is not null)
+        {
+            kept.Add(RiffChunk("ICCP", icc)); // the container requires ICCP before ANIM
+        }
+
+        if (animation is not null)
+        {
+            kept.Add(RiffChunk("ANIM", animation));
+        }
+
+        fields[0] = (byte)((fields[0] & (AlphaFlag | AnimationFlag)) | (icc is not null ? IccFlag : 0));
+        var headerBytes = ChunkHeaderLength + ExtendedHeaderLength + kept.Sum(entry => (long)entry.Length);
 
         if (chunk.FourCc is "VP8 " or "VP8L")
         {
@@ -115,22 +140,31 @@ internal sealed class WebPSanitizer(ImageReader reader, ImageWriter writer, Imag
         await WriteHeadersAsync(headerBytes + ChunkHeaderLength + chunk.Padded + remaining, extended, fields, kept, cancellationToken).ConfigureAwait(false);
         long dropped = 0;
         var frames = 0;
-        var bitstreamSeen = false;
+        var (alphaSeen, bitstreamSeen) = (false, false);
         while (true)
         {
-            var keep = animated ? chunk.FourCc == "ANMF" : chunk.FourCc is "ALPH" or "VP8 " or "VP8L" && !bitstreamSeen;
+            // A still image keeps one ALPH and the first bitstream; later ones are dropped.
+            var keep = animated ? chunk.FourCc == "ANMF"
+                : !bitstreamSeen && (chunk.FourCc is "VP8 " or "VP8L" || (chunk.FourCc == "ALPH" && !alphaSeen));
             if (keep && animated)
             {
                 ImageErrors.CheckFrames(++frames, limits);
-                await CheckFrameAsync(chunk, width, height, cancellationToken).ConfigureAwait(false);
             }
-            else if (keep && chunk.FourCc != "ALPH")
+            else if (keep && chunk.FourCc == "ALPH")
+            {
+                alphaSeen = true;
+            }
+            else if (keep)
             {
                 await CheckStillSizeAsync(chunk, width, height, cancellationToken).ConfigureAwait(false);
                 bitstreamSeen = true;
             }
 
-            if (keep)
+            if (keep && animated)
+            {
+                await CopyFrameAsync(chunk, cancellationToken).ConfigureAwait(false);
+            }
+            else if (keep)
             {
                 await CopyChunkAsync(chunk, cancellationToken).ConfigureAwait(false);
             }
@@ -159,21 +193,22 @@ internal sealed class WebPSanitizer(ImageReader reader, ImageWriter writer, Imag
 
     private async ValueTask<Chunk> ReadChunkHeaderAsync(CancellationToken cancellationToken)
     {
-        if (remaining < ChunkHeaderLength)
+        var chunk = await ReadChunkWithinAsync(remaining, "The WebP image's chunks do not fit its declared size.", cancellationToken).ConfigureAwait(false);
+        remaining -= ChunkHeaderLength + chunk.Padded;
+        return chunk;
+    }
+
+    /// <summary>Reads a chunk header whose chunk, with its data and padding, must fit in <paramref name="room"/> bytes.</summary>
+    private async ValueTask<Chunk> ReadChunkWithinAsync(long room, string overrun, CancellationToken cancellationToken)
+    {
+        if (room < ChunkHeaderLength)
         {
-            throw ImageErrors.Malformed("The WebP image's chunks do not fit its declared size.");
+            throw ImageErrors.Malformed(overrun);
         }
 
         var header = (await reader.ReadExactlyAsync(ChunkHeaderLength, cancellationToken).ConfigureAwait(false)).ToArray();
         var chunk = new Chunk(System.Text.Encoding.ASCII.GetString(header, 0, 4), BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(4)), header);
-        remaining -= ChunkHeaderLength;
-        if (chunk.Padded > remaining)
-        {
-            throw ImageErrors.Malformed("The WebP image's chunks do not fit its declared size.");
-        }
-
-        remaining -= chunk.Padded;
-        return chunk;
+        return ChunkHeaderLength + chunk.Padded > room ? throw ImageErrors.Malformed(overrun) : chunk;
     }
 
     private async ValueTask<byte[]> ReadSmallAsync(long count, CancellationToken cancellationToken)
@@ -228,20 +263,72 @@ internal sealed class WebPSanitizer(ImageReader reader, ImageWriter writer, Imag
         }
     }
 
-    private async ValueTask CheckFrameAsync(Chunk chunk, int width, int height, CancellationToken cancellationToken)
+    /// <summary>
+    /// Copies one animation frame: its header rebuilt (reserved bits cleared) after checking that
+    /// it lies inside the canvas, then an optional ALPH and the VP8/VP8L bitstream of the frame's
+    /// size. Chunks after the bitstream (EXIF, XMP, unknown) are dropped: the frame's size was
+    /// written first, so they become one zero-filled JUNK chunk at the end of the frame, where the
+    /// container allows unknown chunks.
+    /// </summary>
+    private async ValueTask CopyFrameAsync(Chunk frame, CancellationToken cancellationToken)
     {
-        if (chunk.Size < 16 || await reader.FillAsync(16, cancellationToken).ConfigureAwait(false) < 16)
+        if (frame.Size < FrameHeaderLength || frame.Size % 2 != 0)
         {
             throw ImageErrors.Malformed("The WebP animation frame is too short to hold its header.");
         }
 
-        var frame = reader.Buffered.Span;
-        var right = (2L * ReadUInt24(frame)) + ReadUInt24(frame[6..]) + 1;
-        var bottom = (2L * ReadUInt24(frame[3..])) + ReadUInt24(frame[9..]) + 1;
-        if (right > width || bottom > height)
+        var header = (await reader.ReadExactlyAsync(FrameHeaderLength, cancellationToken).ConfigureAwait(false)).ToArray();
+        var span = header.AsSpan();
+        var (frameWidth, frameHeight) = (ReadUInt24(span[6..]) + 1, ReadUInt24(span[9..]) + 1);
+        if ((2L * ReadUInt24(span)) + frameWidth > canvasWidth || (2L * ReadUInt24(span[3..])) + frameHeight > canvasHeight)
         {
             throw ImageErrors.Malformed("The WebP animation has a frame outside its canvas.");
         }
+
+        header[15] &= 0x03; // blending and disposal; the rest is reserved
+        await writer.WriteAsync(frame.Header, cancellationToken).ConfigureAwait(false);
+        await writer.WriteAsync(header, cancellationToken).ConfigureAwait(false);
+
+        long left = frame.Size - FrameHeaderLength;
+        long dropped = 0;
+        var (alphaSeen, bitstreamSeen) = (false, false);
+        while (left > 0)
+        {
+            var chunk = await ReadChunkWithinAsync(left, "The WebP animation frame's data is not chunks that fit the frame.", cancellationToken).ConfigureAwait(false);
+            left -= ChunkHeaderLength + chunk.Padded;
+            if (bitstreamSeen)
+            {
+                dropped += ChunkHeaderLength + chunk.Padded;
+                await reader.SkipAsync(chunk.Padded, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            switch (chunk.FourCc)
+            {
+                case "ALPH" when !alphaSeen:
+                    alphaSeen = true;
+                    break;
+                case "VP8 " or "VP8L" when !(alphaSeen && chunk.FourCc == "VP8L"):
+                    if (await PeekBitstreamSizeAsync(chunk, cancellationToken).ConfigureAwait(false) != (frameWidth, frameHeight))
+                    {
+                        throw ImageErrors.Malformed("The WebP animation frame's image data does not match the frame size.");
+                    }
+
+                    bitstreamSeen = true;
+                    break;
+                default:
+                    throw ImageErrors.Malformed("The WebP animation frame does not start with its image data.");
+            }
+
+            await CopyChunkAsync(chunk, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (!bitstreamSeen)
+        {
+            throw ImageErrors.Malformed("The WebP animation frame has no image data.");
+        }
+
+        await WriteFillerAsync(dropped, cancellationToken).ConfigureAwait(false);
     }
 
     private async ValueTask WriteRiffHeaderAsync(long contentBytes, CancellationToken cancellationToken)
@@ -253,23 +340,44 @@ internal sealed class WebPSanitizer(ImageReader reader, ImageWriter writer, Imag
         await writer.WriteAsync(header, cancellationToken).ConfigureAwait(false);
     }
 
-    private async ValueTask WriteHeadersAsync(long contentBytes, Chunk extended, byte[] fields, List<(Chunk Chunk, byte[] Data)> kept, CancellationToken cancellationToken)
+    private async ValueTask WriteHeadersAsync(long contentBytes, Chunk extended, byte[] fields, List<byte[]> kept, CancellationToken cancellationToken)
     {
         await WriteRiffHeaderAsync(contentBytes, cancellationToken).ConfigureAwait(false);
         await writer.WriteAsync(extended.Header, cancellationToken).ConfigureAwait(false);
         await writer.WriteAsync(fields, cancellationToken).ConfigureAwait(false);
-        foreach (var (chunk, data) in kept.OrderBy(entry => entry.Chunk.FourCc == "ANIM"))
+        foreach (var chunk in kept)
         {
-            // The container requires ICCP before ANIM.
-            await writer.WriteAsync(chunk.Header, cancellationToken).ConfigureAwait(false);
-            await writer.WriteAsync(data, cancellationToken).ConfigureAwait(false);
+            await writer.WriteAsync(chunk, cancellationToken).ConfigureAwait(false);
         }
     }
 
+    /// <summary>Copies a kept chunk: its header, its data (the alpha header's reserved bits cleared) and a zero padding byte.</summary>
     private async ValueTask CopyChunkAsync(Chunk chunk, CancellationToken cancellationToken)
     {
         await writer.WriteAsync(chunk.Header, cancellationToken).ConfigureAwait(false);
-        await reader.CopyAsync(writer, chunk.Padded, cancellationToken).ConfigureAwait(false);
+        var data = (long)chunk.Size;
+        if (chunk.FourCc == "ALPH" && data > 0)
+        {
+            var alphaHeader = await reader.ReadByteAsync(cancellationToken).ConfigureAwait(false);
+            await writer.WriteAsync(new[] { (byte)(alphaHeader & 0x3F) }, cancellationToken).ConfigureAwait(false);
+            data--;
+        }
+
+        await reader.CopyAsync(writer, data, cancellationToken).ConfigureAwait(false);
+        if (chunk.Padded != chunk.Size)
+        {
+            await reader.SkipAsync(1, cancellationToken).ConfigureAwait(false);
+            await writer.WriteAsync(Zeros.AsMemory(0, 1), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static byte[] RiffChunk(string fourCc, byte[] data)
+    {
+        var chunk = new byte[ChunkHeaderLength + data.Length + (data.Length & 1)];
+        System.Text.Encoding.ASCII.GetBytes(fourCc).CopyTo(chunk, 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(chunk.AsSpan(4), (uint)data.Length);
+        data.CopyTo(chunk, ChunkHeaderLength);
+        return chunk;
     }
 
     private async ValueTask WriteFillerAsync(long bytes, CancellationToken cancellationToken)

@@ -58,13 +58,11 @@ public sealed class JpegSanitizerTests
     }
 
     [Fact]
-    public async Task Jpeg_keeps_every_icc_chunk_and_the_adobe_segment()
+    public async Task Jpeg_keeps_the_adobe_segment_and_drops_icc_chunks_that_are_not_a_profile()
     {
-        var input = Build(Icc(1, 2), Icc(2, 2), Adobe());
+        var (_, output) = await Sanitize.BytesAsync(Build(Icc(1, 2), Icc(2, 2), Adobe()));
 
-        var (_, output) = await Sanitize.BytesAsync(input);
-
-        Assert.Equal(input, output);
+        Assert.Equal(Build(Adobe()), output);
     }
 
     [Fact]

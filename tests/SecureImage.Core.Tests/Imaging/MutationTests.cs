@@ -6,14 +6,47 @@ namespace SecureImage.Core.Tests.Imaging;
 /// <summary>
 /// Seeded mutations of the corpus (byte flips, truncations, insertions, range and chunk
 /// duplications): the sanitizer only ever rejects with its own exception, never hangs, and
-/// whatever it accepts re-sanitizes to the identical bytes and dimensions.
+/// whatever it accepts re-sanitizes to the identical bytes and dimensions. Seeded plantings put a
+/// marker in every structure the sanitizer keeps, in every format: it never survives.
 /// </summary>
 public sealed class MutationTests
 {
     private const int CasesPerFile = 400;
+    private const int SeedsPerCarrier = 40;
     private static readonly TimeSpan CaseTimeout = TimeSpan.FromSeconds(10);
 
     public static IEnumerable<object[]> AcceptedNames => CorpusTests.AcceptedNames.Select(name => new object[] { name });
+
+    public static IEnumerable<object[]> Carriers => MarkerPlanting.All.Select(carrier => new object[] { carrier.Name });
+
+    [Theory]
+    [MemberData(nameof(Carriers))]
+    public async Task Marker_planted_in_a_kept_structure_never_survives(string name)
+    {
+        var carrier = MarkerPlanting.All.Single(candidate => candidate.Name == name);
+        var seed = StableSeed(name);
+        var random = new Random(seed);
+        for (var index = 0; index < SeedsPerCarrier; index++)
+        {
+            var marker = System.Text.Encoding.ASCII.GetBytes($"SECRET-MARKER-{random.Next(10_000):D4}");
+            var input = carrier.Plant(random, marker);
+            var context = $"{name}, seed {seed}, case {index}";
+            Assert.True(MarkerPlanting.Planted(input, marker), $"{context}: the marker was not planted");
+
+            var first = await RunBoundedAsync(input, context);
+            if (carrier.Outcome == PlantingOutcome.Rejected)
+            {
+                Assert.True(first is null, $"{context}: a broken fixed layout was accepted");
+                continue;
+            }
+
+            Assert.True(first is not null, $"{context}: the file was rejected instead of losing the marker");
+            Assert.False(MarkerPlanting.Survives(first.Value.Output, marker), $"{context}: the marker survived");
+            var second = await RunBoundedAsync(first.Value.Output, context + ", re-sanitized");
+            Assert.True(second is not null, $"{context}: accepted output was rejected on the second pass");
+            Assert.Equal(first.Value.Output, second.Value.Output);
+        }
+    }
 
     [Theory]
     [MemberData(nameof(AcceptedNames))]
