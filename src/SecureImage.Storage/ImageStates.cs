@@ -22,4 +22,14 @@ internal static class ImageStates
         "blocked" => ImageState.Blocked,
         _ => throw new InvalidDataException("Unknown image state in the catalog."),
     };
+
+    /// <summary>
+    /// What an erase request decides from the state its locking UPDATE … RETURNING saw: a held row keeps
+    /// its blob until release, any other may be erased now.
+    /// </summary>
+    public static EraseDecision EraseDecisionFor(string state, ImageToErase image) =>
+        Parse(state) == ImageState.Held ? new EraseDecision(EraseOutcome.DeferredByHold, null) : new EraseDecision(EraseOutcome.EraseNow, image);
+
+    /// <summary>An erase request whose UPDATE touched no row: the image is erased (rows never change after that) or unknown.</summary>
+    public static EraseDecision NothingToErase(bool rowExists) => new(rowExists ? EraseOutcome.AlreadyErased : EraseOutcome.NotFound, null);
 }

@@ -52,8 +52,12 @@ public sealed class RetentionTests
         await WaitForSweepsAsync(factory, 3);
         Assert.Equal("held", (await client.GetFromJsonAsync<ImageBody>($"/v1/images/{uploaded.Id}"))!.Status);
 
-        // A bot's delete does not override a legal hold either.
-        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/v1/images/{uploaded.Id}")).StatusCode);
+        // A bot's delete does not override a legal hold either: it is accepted and waits for the release.
+        var delete = await client.DeleteAsync($"/v1/images/{uploaded.Id}");
+        Assert.Equal(HttpStatusCode.Accepted, delete.StatusCode);
+        Assert.Equal($"/v1/images/{uploaded.Id}", delete.Headers.Location?.OriginalString);
+        var deferred = await delete.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal((uploaded.Id, "held"), (deferred.GetProperty("imageId").GetGuid(), deferred.GetProperty("status").GetString()));
         Assert.Equal("held", (await client.GetFromJsonAsync<ImageBody>($"/v1/images/{uploaded.Id}"))!.Status);
 
         var retention = factory.Services.GetRequiredService<IRetentionCatalog>();

@@ -53,6 +53,32 @@ public sealed record ImageRecord(
     public bool IsGone(DateTimeOffset now) => State == ImageState.Erased || now >= ExpiresAt;
 }
 
+/// <summary>
+/// An image the catalog has committed to erasing: its pending erase reason was set while it was not on
+/// legal hold, so no hold can be placed on it any more and its blob may be deleted. <see cref="Reason"/>
+/// is the first erase reason recorded for it.
+/// </summary>
+public sealed record ImageToErase(Guid ImageId, string BlobName, string Reason);
+
+/// <summary>What an erase request found, decided in the same catalog step that recorded it.</summary>
+public enum EraseOutcome
+{
+    NotFound,
+    AlreadyErased,
+
+    /// <summary>Committed to erasure: delete the blob, then mark the image erased.</summary>
+    EraseNow,
+
+    /// <summary>On legal hold: the blob stays; the image is erased once the hold is released.</summary>
+    DeferredByHold,
+}
+
+/// <param name="ToErase">Set exactly when <paramref name="Outcome"/> is <see cref="EraseOutcome.EraseNow"/>.</param>
+public sealed record EraseDecision(EraseOutcome Outcome, ImageToErase? ToErase);
+
+/// <summary>A consent's withdrawal: the images now committed to erasure, and how many wait for a legal hold's release.</summary>
+public sealed record ConsentWithdrawal(IReadOnlyList<ImageToErase> ToErase, int Held);
+
 /// <summary>An append-only audit entry. Ids and stable codes only, never personal data.</summary>
 public sealed record AuditEvent(
     DateTimeOffset At,

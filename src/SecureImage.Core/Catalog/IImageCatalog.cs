@@ -17,9 +17,10 @@ public interface IImageCatalog
     /// <summary>
     /// Marks the consent withdrawn (once; later calls change nothing) and makes every image under it
     /// expire now with the pending reason <c>consent-withdrawn</c>, so no link serves them from this
-    /// instant. Returns the images still to erase, or null when the consent does not exist.
+    /// instant. Returns, from that same step, the images to erase now (those not on legal hold) and the
+    /// number that stay until their hold is released; null when the consent does not exist.
     /// </summary>
-    Task<IReadOnlyList<ImageRecord>?> WithdrawConsentAsync(Guid consentId, string actor, DateTimeOffset at, CancellationToken cancellationToken);
+    Task<ConsentWithdrawal?> WithdrawConsentAsync(Guid consentId, string actor, DateTimeOffset at, CancellationToken cancellationToken);
 
     /// <summary>
     /// Commits an image row and its <see cref="AuditKinds.ImageUploaded"/> event, only if its consent
@@ -30,10 +31,11 @@ public interface IImageCatalog
     Task<ImageRecord?> FindImageAsync(Guid imageId, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Makes the image expire now (if later) with a pending erase reason, so nothing serves it any
-    /// more even if the erase itself is interrupted. False when the image is unknown or already erased.
+    /// Makes the image expire now (if later) with a pending erase reason (the first one recorded
+    /// stays), so nothing serves it any more even if the erase itself is interrupted, and says in the
+    /// same step whether it may be erased now or is on legal hold (then it is erased after the release).
     /// </summary>
-    Task<bool> RequestEraseAsync(Guid imageId, string reason, string actor, DateTimeOffset at, CancellationToken cancellationToken);
+    Task<EraseDecision> RequestEraseAsync(Guid imageId, string reason, string actor, DateTimeOffset at, CancellationToken cancellationToken);
 
     /// <summary>
     /// Shreds the wrapped key, marks the row erased and appends one <see cref="AuditKinds.ImageErased"/>

@@ -11,9 +11,11 @@ public interface IRetentionCatalog
     /// <summary>
     /// Claims up to <paramref name="batchSize"/> images that are expired, not erased and not held,
     /// oldest expiry first, for <paramref name="lease"/>: another sweeper skips them until the lease
-    /// ends (then a failed erase is retried). On PostgreSQL the claim uses FOR UPDATE SKIP LOCKED.
+    /// ends (then a failed erase is retried). The claim commits them to erasure (pending reason
+    /// <c>retention</c> unless one is set already), so no hold can be placed on them afterwards, whatever
+    /// the clock of the instance asking. On PostgreSQL the claim uses FOR UPDATE SKIP LOCKED.
     /// </summary>
-    Task<IReadOnlyList<ImageRecord>> ClaimExpiredAsync(DateTimeOffset now, int batchSize, TimeSpan lease, CancellationToken cancellationToken);
+    Task<IReadOnlyList<ImageToErase>> ClaimExpiredAsync(DateTimeOffset now, int batchSize, TimeSpan lease, CancellationToken cancellationToken);
 
     /// <summary>
     /// Marks a batch of images erased (wrapped key shredded, reason, one <see cref="AuditKinds.ImageErased"/>
@@ -24,8 +26,11 @@ public interface IRetentionCatalog
     /// <summary>The expiry of the oldest image that is expired, not erased and not held; null when none is overdue.</summary>
     Task<DateTimeOffset?> OldestOverdueExpiryAsync(DateTimeOffset now, CancellationToken cancellationToken);
 
-    /// <summary>Hides an image at once and keeps it from the sweep (legal hold). False if unknown, erased or already held.</summary>
-    Task<bool> PlaceHoldAsync(Guid imageId, string actor, string reasonCode, DateTimeOffset at, CancellationToken cancellationToken);
+    /// <summary>
+    /// Hides an image at once and keeps it from the sweep (legal hold), in one step that also checks the
+    /// image may still be held: not erased, not committed to erasure, not expired at <paramref name="at"/>.
+    /// </summary>
+    Task<HoldOutcome> PlaceHoldAsync(Guid imageId, string actor, string reasonCode, DateTimeOffset at, CancellationToken cancellationToken);
 
     /// <summary>Releases a hold; the image's own expiry applies again. False if the image is not held.</summary>
     Task<bool> ReleaseHoldAsync(Guid imageId, string actor, string reason, DateTimeOffset at, CancellationToken cancellationToken);
@@ -40,6 +45,33 @@ public interface IRetentionCatalog
 
     /// <summary>The most recent runs of every job, newest first.</summary>
     Task<IReadOnlyList<JobRun>> GetRecentJobRunsAsync(int count, CancellationToken cancellationToken);
+}
+
+/// <summary>What placing a legal hold found.</summary>
+public enum HoldOutcome
+{
+    NotFound,
+
+    /// <summary>This call placed the hold.</summary>
+    Held,
+
+    /// <summary>The image was on hold already; nothing changed.</summary>
+    AlreadyHeld,
+
+    /// <summary>Erased, expired or committed to erasure: nothing left to hold.</summary>
+    Gone,
+}
+
+/// <summary>The one rule both catalogs apply, to a row they have locked, when a hold is asked for.</summary>
+public static class LegalHold
+{
+    public static HoldOutcome Decide(ImageState state, bool erasePending, DateTimeOffset expiresAt, DateTimeOffset at) => state switch
+    {
+        ImageState.Erased => HoldOutcome.Gone,
+        ImageState.Held => HoldOutcome.AlreadyHeld,
+        _ when erasePending || RetentionPolicy.IsExpired(expiresAt, at) => HoldOutcome.Gone,
+        _ => HoldOutcome.Held,
+    };
 }
 
 /// <summary>An image whose blob is gone and which is now to be marked erased for <paramref name="Reason"/>.</summary>

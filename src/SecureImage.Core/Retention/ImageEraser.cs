@@ -4,10 +4,11 @@ using SecureImage.Core.Catalog;
 namespace SecureImage.Core.Retention;
 
 /// <summary>
-/// The one erase path for every reason: delete the blob (a missing blob counts as deleted), then in
-/// one catalog transaction shred the wrapped key, mark the row erased and append one audit event.
-/// Safe to repeat: an image already erased is left alone and audited only once. An image on legal
-/// hold is never erased.
+/// The one erase path for a request (bot delete, consent withdrawal): delete the blob (a missing blob
+/// counts as deleted), then in one catalog transaction shred the wrapped key, mark the row erased and
+/// append one audit event. It takes only what the catalog committed to erasure in the same step that
+/// checked for a legal hold, never a row read earlier, so a held image never loses its blob. Safe to
+/// repeat: an image already erased is left alone and audited only once.
 /// </summary>
 public sealed class ImageEraser
 {
@@ -22,17 +23,11 @@ public sealed class ImageEraser
         _time = timeProvider;
     }
 
-    /// <summary>Erases <paramref name="image"/>; true if this call erased it, false if it was already erased.</summary>
-    public async Task<bool> EraseAsync(ImageRecord image, string reason, string actor, CancellationToken cancellationToken)
+    /// <summary>Erases <paramref name="image"/> for its reason; true if this call erased it, false if it was already erased.</summary>
+    public async Task<bool> EraseAsync(ImageToErase image, string actor, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(image);
-        // A legal hold outranks every erase reason; the reason waits until the hold is released.
-        if (image.State is ImageState.Erased or ImageState.Held)
-        {
-            return false;
-        }
-
         await _blobs.DeleteIfExistsAsync(image.BlobName, cancellationToken);
-        return await _catalog.MarkErasedAsync(image.Id, reason, actor, _time.UtcNowMilliseconds(), cancellationToken);
+        return await _catalog.MarkErasedAsync(image.ImageId, image.Reason, actor, _time.UtcNowMilliseconds(), cancellationToken);
     }
 }

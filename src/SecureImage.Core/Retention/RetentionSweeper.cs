@@ -33,7 +33,8 @@ public sealed record SweepResult(int Erased, int Failed, TimeSpan? Lag, string? 
 }
 
 /// <summary>
-/// The retention sweep: claim expired images in batches, delete their blobs in parallel (a missing
+/// The retention sweep: claim expired images in batches (the claim commits them to erasure, so a report
+/// arriving meanwhile cannot put on hold an image whose blob is being deleted), delete their blobs in parallel (a missing
 /// blob counts as deleted), then mark the batch erased in one catalog transaction per erase reason (key shredded,
 /// one audit event each). A failing blob never blocks the rest: its claim lapses and the next run
 /// retries it. Interrupted between blob delete and catalog update, the next run completes the erase
@@ -85,7 +86,7 @@ public sealed class RetentionSweeper
                         }
 
                         await _blobs.DeleteIfExistsAsync(image.BlobName, token);
-                        blobsGone.Add(new ErasedImage(image.Id, image.PendingEraseReason ?? EraseReasons.Retention));
+                        blobsGone.Add(new ErasedImage(image.ImageId, image.Reason));
                     }
                     catch (BlobStoreUnavailableException ex)
                     {

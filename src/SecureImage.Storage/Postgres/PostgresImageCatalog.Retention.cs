@@ -7,30 +7,32 @@ namespace SecureImage.Storage.Postgres;
 /// <summary>The retention side of the PostgreSQL catalog: sweep claims, batch erasure, holds and job runs.</summary>
 public sealed partial class PostgresImageCatalog
 {
-    public Task<IReadOnlyList<ImageRecord>> ClaimExpiredAsync(DateTimeOffset now, int batchSize, TimeSpan lease, CancellationToken cancellationToken) =>
-        RunAsync<IReadOnlyList<ImageRecord>>(async connection =>
+    public Task<IReadOnlyList<ImageToErase>> ClaimExpiredAsync(DateTimeOffset now, int batchSize, TimeSpan lease, CancellationToken cancellationToken) =>
+        RunAsync<IReadOnlyList<ImageToErase>>(async connection =>
         {
             // SKIP LOCKED: concurrent sweepers on other instances take other rows instead of waiting;
             // the lease keeps them off these rows after this transaction commits. `= ANY(ARRAY(…))`
             // makes the update find the claimed rows by primary key: `IN (subquery)` plans as a hash
             // join over the whole table, whose cost would grow with the table instead of the batch.
-            await using var claim = Command(connection, null, $"""
-                UPDATE images SET claimed_until = @until
+            // Setting the pending reason commits the images to erasure: a hold asked for meanwhile (its
+            // row lock makes the claim skip the row, or waits for the claim) never lands on them.
+            await using var claim = Command(connection, null, """
+                UPDATE images SET claimed_until = @until, pending_erase_reason = COALESCE(pending_erase_reason, 'retention')
                  WHERE id = ANY(ARRAY(SELECT id FROM images
                                        WHERE state IN ('active', 'blocked') AND expires_at <= @now
                                          AND (claimed_until IS NULL OR claimed_until <= @now)
                                        ORDER BY expires_at LIMIT @limit
                                        FOR UPDATE SKIP LOCKED))
-                RETURNING {ImageColumns};
+                RETURNING id, blob_name, pending_erase_reason;
                 """);
             Add(claim, "now", NpgsqlDbType.TimestampTz, Time(now));
             Add(claim, "until", NpgsqlDbType.TimestampTz, Time(now + lease));
             Add(claim, "limit", NpgsqlDbType.Integer, batchSize);
-            var images = new List<ImageRecord>();
+            var images = new List<ImageToErase>();
             await using var reader = await claim.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                images.Add(ReadImage(reader));
+                images.Add(ReadImageToErase(reader));
             }
 
             return images;
@@ -74,8 +76,45 @@ public sealed partial class PostgresImageCatalog
         return value is DateTime utc ? new DateTimeOffset(DateTime.SpecifyKind(utc, DateTimeKind.Utc)) : value as DateTimeOffset?;
     }, cancellationToken);
 
-    public Task<bool> PlaceHoldAsync(Guid imageId, string actor, string reasonCode, DateTimeOffset at, CancellationToken cancellationToken) =>
-        ChangeHoldAsync(imageId, "UPDATE images SET state = 'held', held_at = @at, hold_reason = @reason WHERE id = @id AND state IN ('active', 'blocked') RETURNING bot_id, consent_id;", HoldAuditKinds.ImageHeld, actor, reasonCode, at, cancellationToken);
+    public Task<HoldOutcome> PlaceHoldAsync(Guid imageId, string actor, string reasonCode, DateTimeOffset at, CancellationToken cancellationToken) => RunAsync(async connection =>
+    {
+        // FOR UPDATE: the row read is the row updated; an erase request or sweep claim on it waits for
+        // this transaction (and then finds it held), or this read waits for theirs (and finds the reason).
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        string botId;
+        Guid consentId;
+        HoldOutcome outcome;
+        await using (var find = Command(connection, transaction, "SELECT state, pending_erase_reason IS NOT NULL, expires_at, bot_id, consent_id FROM images WHERE id = @id FOR UPDATE;"))
+        {
+            Add(find, "id", NpgsqlDbType.Uuid, imageId);
+            await using var reader = await find.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return HoldOutcome.NotFound;
+            }
+
+            outcome = LegalHold.Decide(ImageStates.Parse(reader.GetString(0)), reader.GetBoolean(1), FromTime(reader, 2), at);
+            botId = reader.GetString(3);
+            consentId = reader.GetGuid(4);
+        }
+
+        if (outcome != HoldOutcome.Held)
+        {
+            return outcome;
+        }
+
+        await using (var hold = Command(connection, transaction, "UPDATE images SET state = 'held', held_at = @at, hold_reason = @reason WHERE id = @id;"))
+        {
+            Add(hold, "id", NpgsqlDbType.Uuid, imageId);
+            Add(hold, "at", NpgsqlDbType.TimestampTz, Time(at));
+            Add(hold, "reason", NpgsqlDbType.Text, reasonCode);
+            await hold.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await InsertAuditAsync(connection, transaction, new AuditEvent(at, HoldAuditKinds.ImageHeld, botId, imageId, consentId, actor, reasonCode), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return HoldOutcome.Held;
+    }, cancellationToken);
 
     public Task<bool> ReleaseHoldAsync(Guid imageId, string actor, string reason, DateTimeOffset at, CancellationToken cancellationToken) =>
         ChangeHoldAsync(imageId, "UPDATE images SET state = 'active', held_at = NULL, hold_reason = NULL, claimed_until = NULL WHERE id = @id AND state = 'held' RETURNING bot_id, consent_id;", HoldAuditKinds.HoldReleased, actor, reason, at, cancellationToken);

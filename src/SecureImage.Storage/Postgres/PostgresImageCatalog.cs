@@ -108,7 +108,7 @@ public sealed partial class PostgresImageCatalog : IImageCatalog, IRetentionCata
         return await reader.ReadAsync(cancellationToken) ? ReadConsent(reader) : null;
     }, cancellationToken);
 
-    public Task<IReadOnlyList<ImageRecord>?> WithdrawConsentAsync(Guid consentId, string actor, DateTimeOffset at, CancellationToken cancellationToken) => RunAsync<IReadOnlyList<ImageRecord>?>(async connection =>
+    public Task<ConsentWithdrawal?> WithdrawConsentAsync(Guid consentId, string actor, DateTimeOffset at, CancellationToken cancellationToken) => RunAsync<ConsentWithdrawal?>(async connection =>
     {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         string botId;
@@ -141,13 +141,16 @@ public sealed partial class PostgresImageCatalog : IImageCatalog, IRetentionCata
             await InsertAuditAsync(connection, transaction, new AuditEvent(at, AuditKinds.ConsentWithdrawn, botId, null, consentId, actor, null), cancellationToken);
         }
 
-        var images = new List<ImageRecord>();
-        await using (var expire = Command(connection, transaction, $"""
+        // The UPDATE locks each row, so the state it returns is the state the pending reason was set in
+        // (a hold racing it waits, then sees the reason): held rows keep their blob.
+        var toErase = new List<ImageToErase>();
+        var held = 0;
+        await using (var expire = Command(connection, transaction, """
             UPDATE images
                SET expires_at = LEAST(expires_at, @at),
                    pending_erase_reason = COALESCE(pending_erase_reason, 'consent-withdrawn')
              WHERE consent_id = @id AND state <> 'erased'
-            RETURNING {ImageColumns};
+            RETURNING id, blob_name, pending_erase_reason, state;
             """))
         {
             Add(expire, "id", NpgsqlDbType.Uuid, consentId);
@@ -155,12 +158,19 @@ public sealed partial class PostgresImageCatalog : IImageCatalog, IRetentionCata
             await using var reader = await expire.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                images.Add(ReadImage(reader));
+                if (ImageStates.Parse(reader.GetString(3)) == ImageState.Held)
+                {
+                    held++;
+                }
+                else
+                {
+                    toErase.Add(ReadImageToErase(reader));
+                }
             }
         }
 
         await transaction.CommitAsync(cancellationToken);
-        return images;
+        return new ConsentWithdrawal(toErase, held);
     }, cancellationToken);
 
     public Task<bool> AddImageAsync(ImageRecord image, CancellationToken cancellationToken) => RunAsync(async connection =>
@@ -219,32 +229,38 @@ public sealed partial class PostgresImageCatalog : IImageCatalog, IRetentionCata
         return await reader.ReadAsync(cancellationToken) ? ReadImage(reader) : null;
     }, cancellationToken);
 
-    public Task<bool> RequestEraseAsync(Guid imageId, string reason, string actor, DateTimeOffset at, CancellationToken cancellationToken) => RunAsync(async connection =>
+    public Task<EraseDecision> RequestEraseAsync(Guid imageId, string reason, string actor, DateTimeOffset at, CancellationToken cancellationToken) => RunAsync(async connection =>
     {
+        // The UPDATE locks the row until commit: the state it returns is the state the pending reason
+        // was set in, and a hold asked for meanwhile waits and then sees the reason.
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        string? botId;
+        (string BotId, EraseDecision Decision)? requested = null;
         await using (var update = Command(connection, transaction, """
             UPDATE images
                SET expires_at = LEAST(expires_at, @at),
                    pending_erase_reason = COALESCE(pending_erase_reason, @reason)
              WHERE id = @id AND state <> 'erased'
-            RETURNING bot_id;
+            RETURNING id, blob_name, pending_erase_reason, state, bot_id;
             """))
         {
             Add(update, "id", NpgsqlDbType.Uuid, imageId);
             Add(update, "at", NpgsqlDbType.TimestampTz, Time(at));
             Add(update, "reason", NpgsqlDbType.Text, reason);
-            botId = await update.ExecuteScalarAsync(cancellationToken) as string;
+            await using var reader = await update.ExecuteReaderAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                requested = (reader.GetString(4), ImageStates.EraseDecisionFor(reader.GetString(3), ReadImageToErase(reader)));
+            }
         }
 
-        if (botId is null)
+        if (requested is not { } found)
         {
-            return false;
+            return ImageStates.NothingToErase(await ExistsAsync(connection, transaction, imageId, cancellationToken));
         }
 
-        await InsertAuditAsync(connection, transaction, new AuditEvent(at, AuditKinds.EraseRequested, botId, imageId, null, actor, reason), cancellationToken);
+        await InsertAuditAsync(connection, transaction, new AuditEvent(at, AuditKinds.EraseRequested, found.BotId, imageId, null, actor, reason), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return true;
+        return found.Decision;
     }, cancellationToken);
 
     public async Task<bool> MarkErasedAsync(Guid imageId, string reason, string actor, DateTimeOffset at, CancellationToken cancellationToken) =>
@@ -354,6 +370,16 @@ public sealed partial class PostgresImageCatalog : IImageCatalog, IRetentionCata
         Add(command, "reason", NpgsqlDbType.Text, e.Reason);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
+
+    private static async Task<bool> ExistsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid imageId, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, transaction, "SELECT 1 FROM images WHERE id = @id;");
+        Add(command, "id", NpgsqlDbType.Uuid, imageId);
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+    }
+
+    /// <summary>Reads (id, blob_name, pending_erase_reason) from the first three columns.</summary>
+    private static ImageToErase ReadImageToErase(DbDataReader r) => new(r.GetGuid(0), r.GetString(1), r.GetString(2));
 
     private static ConsentRecord ReadConsent(DbDataReader r) => new(
         r.GetGuid(0),

@@ -8,28 +8,29 @@ namespace SecureImage.Storage.Sqlite;
 /// <summary>The retention side of the SQLite catalog: sweep claims, batch erasure, holds and job runs.</summary>
 public sealed partial class SqliteImageCatalog
 {
-    public Task<IReadOnlyList<ImageRecord>> ClaimExpiredAsync(DateTimeOffset now, int batchSize, TimeSpan lease, CancellationToken cancellationToken) =>
-        RunAsync<IReadOnlyList<ImageRecord>>(async connection =>
+    public Task<IReadOnlyList<ImageToErase>> ClaimExpiredAsync(DateTimeOffset now, int batchSize, TimeSpan lease, CancellationToken cancellationToken) =>
+        RunAsync<IReadOnlyList<ImageToErase>>(async connection =>
         {
-            // SQLite has one writer at a time, so the UPDATE … RETURNING is the whole claim.
+            // SQLite has one writer at a time, so the UPDATE … RETURNING is the whole claim. Setting the
+            // pending reason commits the images to erasure: no hold can be placed on them from here on.
             await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-            await using var claim = Command(connection, transaction, $"""
-                UPDATE images SET claimed_until = $until
+            await using var claim = Command(connection, transaction, """
+                UPDATE images SET claimed_until = $until, pending_erase_reason = COALESCE(pending_erase_reason, 'retention')
                  WHERE id IN (SELECT id FROM images
                                WHERE state IN ('active', 'blocked') AND expires_at <= $now
                                  AND (claimed_until IS NULL OR claimed_until <= $now)
                                ORDER BY expires_at LIMIT $limit)
-                RETURNING {ImageColumns};
+                RETURNING id, blob_name, pending_erase_reason;
                 """);
             claim.Parameters.AddWithValue("$now", Time(now));
             claim.Parameters.AddWithValue("$until", Time(now + lease));
             claim.Parameters.AddWithValue("$limit", batchSize);
-            var images = new List<ImageRecord>();
+            var images = new List<ImageToErase>();
             await using (var reader = await claim.ExecuteReaderAsync(cancellationToken))
             {
                 while (await reader.ReadAsync(cancellationToken))
                 {
-                    images.Add(ReadImage(reader));
+                    images.Add(ReadImageToErase(reader));
                 }
             }
 
@@ -86,8 +87,44 @@ public sealed partial class SqliteImageCatalog
         return value is long ms ? FromTime(ms) : (DateTimeOffset?)null;
     });
 
-    public Task<bool> PlaceHoldAsync(Guid imageId, string actor, string reasonCode, DateTimeOffset at, CancellationToken cancellationToken) =>
-        ChangeHoldAsync(imageId, "UPDATE images SET state = 'held', held_at = $at, hold_reason = $reason WHERE id = $id AND state IN ('active', 'blocked') RETURNING bot_id, consent_id;", HoldAuditKinds.ImageHeld, actor, reasonCode, at, cancellationToken);
+    public Task<HoldOutcome> PlaceHoldAsync(Guid imageId, string actor, string reasonCode, DateTimeOffset at, CancellationToken cancellationToken) => RunAsync(async connection =>
+    {
+        // BEGIN IMMEDIATE (the default here): the row read is the row updated, no erase request or claim in between.
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        string botId;
+        string consentId;
+        HoldOutcome outcome;
+        await using (var find = Command(connection, transaction, "SELECT state, pending_erase_reason IS NOT NULL, expires_at, bot_id, consent_id FROM images WHERE id = $id;"))
+        {
+            find.Parameters.AddWithValue("$id", Id(imageId));
+            await using var reader = await find.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return HoldOutcome.NotFound;
+            }
+
+            outcome = LegalHold.Decide(ImageStates.Parse(reader.GetString(0)), reader.GetBoolean(1), FromTime(reader.GetInt64(2)), at);
+            botId = reader.GetString(3);
+            consentId = reader.GetString(4);
+        }
+
+        if (outcome != HoldOutcome.Held)
+        {
+            return outcome;
+        }
+
+        await using (var hold = Command(connection, transaction, "UPDATE images SET state = 'held', held_at = $at, hold_reason = $reason WHERE id = $id;"))
+        {
+            hold.Parameters.AddWithValue("$id", Id(imageId));
+            hold.Parameters.AddWithValue("$at", Time(at));
+            hold.Parameters.AddWithValue("$reason", reasonCode);
+            await hold.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await InsertAuditAsync(connection, transaction, new AuditEvent(at, HoldAuditKinds.ImageHeld, botId, imageId, Guid.Parse(consentId, CultureInfo.InvariantCulture), actor, reasonCode), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return HoldOutcome.Held;
+    });
 
     public Task<bool> ReleaseHoldAsync(Guid imageId, string actor, string reason, DateTimeOffset at, CancellationToken cancellationToken) =>
         ChangeHoldAsync(imageId, "UPDATE images SET state = 'active', held_at = NULL, hold_reason = NULL, claimed_until = NULL WHERE id = $id AND state = 'held' RETURNING bot_id, consent_id;", HoldAuditKinds.HoldReleased, actor, reason, at, cancellationToken);

@@ -98,7 +98,7 @@ public sealed partial class SqliteImageCatalog : IImageCatalog, IRetentionCatalo
         return await reader.ReadAsync(cancellationToken) ? ReadConsent(reader) : null;
     });
 
-    public Task<IReadOnlyList<ImageRecord>?> WithdrawConsentAsync(Guid consentId, string actor, DateTimeOffset at, CancellationToken cancellationToken) => RunAsync<IReadOnlyList<ImageRecord>?>(async connection =>
+    public Task<ConsentWithdrawal?> WithdrawConsentAsync(Guid consentId, string actor, DateTimeOffset at, CancellationToken cancellationToken) => RunAsync<ConsentWithdrawal?>(async connection =>
     {
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
         string? botId;
@@ -128,31 +128,35 @@ public sealed partial class SqliteImageCatalog : IImageCatalog, IRetentionCatalo
             await InsertAuditAsync(connection, transaction, new AuditEvent(at, AuditKinds.ConsentWithdrawn, botId, null, consentId, actor, null), cancellationToken);
         }
 
+        // The state each row had when its pending reason was set decides: held rows keep their blob.
+        var toErase = new List<ImageToErase>();
+        var held = 0;
         await using (var expire = Command(connection, transaction, """
             UPDATE images
                SET expires_at = MIN(expires_at, $at),
                    pending_erase_reason = COALESCE(pending_erase_reason, 'consent-withdrawn')
-             WHERE consent_id = $id AND state <> 'erased';
+             WHERE consent_id = $id AND state <> 'erased'
+            RETURNING id, blob_name, pending_erase_reason, state;
             """))
         {
             expire.Parameters.AddWithValue("$id", Id(consentId));
             expire.Parameters.AddWithValue("$at", Time(at));
-            await expire.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        var images = new List<ImageRecord>();
-        await using (var list = Command(connection, transaction, $"SELECT {ImageColumns} FROM images WHERE consent_id = $id AND state <> 'erased';"))
-        {
-            list.Parameters.AddWithValue("$id", Id(consentId));
-            await using var reader = await list.ExecuteReaderAsync(cancellationToken);
+            await using var reader = await expire.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                images.Add(ReadImage(reader));
+                if (ImageStates.Parse(reader.GetString(3)) == ImageState.Held)
+                {
+                    held++;
+                }
+                else
+                {
+                    toErase.Add(ReadImageToErase(reader));
+                }
             }
         }
 
         await transaction.CommitAsync(cancellationToken);
-        return images;
+        return new ConsentWithdrawal(toErase, held);
     });
 
     public Task<bool> AddImageAsync(ImageRecord image, CancellationToken cancellationToken) => RunAsync(async connection =>
@@ -198,32 +202,38 @@ public sealed partial class SqliteImageCatalog : IImageCatalog, IRetentionCatalo
         return await reader.ReadAsync(cancellationToken) ? ReadImage(reader) : null;
     });
 
-    public Task<bool> RequestEraseAsync(Guid imageId, string reason, string actor, DateTimeOffset at, CancellationToken cancellationToken) => RunAsync(async connection =>
+    public Task<EraseDecision> RequestEraseAsync(Guid imageId, string reason, string actor, DateTimeOffset at, CancellationToken cancellationToken) => RunAsync(async connection =>
     {
+        // BEGIN IMMEDIATE (the default here) holds the write lock from the start: the state returned is
+        // the state the pending reason was set in, and no hold can come in between.
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-        string? botId;
+        (string BotId, EraseDecision Decision)? requested = null;
         await using (var update = Command(connection, transaction, """
             UPDATE images
                SET expires_at = MIN(expires_at, $at),
                    pending_erase_reason = COALESCE(pending_erase_reason, $reason)
              WHERE id = $id AND state <> 'erased'
-            RETURNING bot_id;
+            RETURNING id, blob_name, pending_erase_reason, state, bot_id;
             """))
         {
             update.Parameters.AddWithValue("$id", Id(imageId));
             update.Parameters.AddWithValue("$at", Time(at));
             update.Parameters.AddWithValue("$reason", reason);
-            botId = await update.ExecuteScalarAsync(cancellationToken) as string;
+            await using var reader = await update.ExecuteReaderAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                requested = (reader.GetString(4), ImageStates.EraseDecisionFor(reader.GetString(3), ReadImageToErase(reader)));
+            }
         }
 
-        if (botId is null)
+        if (requested is not { } found)
         {
-            return false;
+            return ImageStates.NothingToErase(await ExistsAsync(connection, transaction, imageId, cancellationToken));
         }
 
-        await InsertAuditAsync(connection, transaction, new AuditEvent(at, AuditKinds.EraseRequested, botId, imageId, null, actor, reason), cancellationToken);
+        await InsertAuditAsync(connection, transaction, new AuditEvent(at, AuditKinds.EraseRequested, found.BotId, imageId, null, actor, reason), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return true;
+        return found.Decision;
     });
 
     public async Task<bool> MarkErasedAsync(Guid imageId, string reason, string actor, DateTimeOffset at, CancellationToken cancellationToken) =>
@@ -335,6 +345,16 @@ public sealed partial class SqliteImageCatalog : IImageCatalog, IRetentionCatalo
         command.Parameters["$actor"].Value = e.Actor;
         command.Parameters["$reason"].Value = (object?)e.Reason ?? DBNull.Value;
     }
+
+    private static async Task<bool> ExistsAsync(SqliteConnection connection, SqliteTransaction transaction, Guid imageId, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, transaction, "SELECT 1 FROM images WHERE id = $id;");
+        command.Parameters.AddWithValue("$id", Id(imageId));
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+    }
+
+    /// <summary>Reads (id, blob_name, pending_erase_reason) from the first three columns.</summary>
+    private static ImageToErase ReadImageToErase(DbDataReader r) => new(Guid.Parse(r.GetString(0)), r.GetString(1), r.GetString(2));
 
     private static ConsentRecord ReadConsent(DbDataReader r) => new(
         Guid.Parse(r.GetString(0)),

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using SecureImage.Api.Tests.TestSupport;
+using Xunit.Abstractions;
 
 namespace SecureImage.Api.Tests.EndToEnd;
 
@@ -8,7 +9,7 @@ namespace SecureImage.Api.Tests.EndToEnd;
 /// The whole HTTP contract with the service configured as in production: the catalog in PostgreSQL,
 /// the blobs in Azure Blob Storage (Azurite), each test on a database and container of its own.
 /// </summary>
-public sealed class PostgresAzuriteEndToEndTests : IAsyncLifetime
+public sealed class PostgresAzuriteEndToEndTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private ProductionBackend? _backend;
 
@@ -106,6 +107,17 @@ public sealed class PostgresAzuriteEndToEndTests : IAsyncLifetime
 
         await (await first.CreateAnonymousClient().GetAsync(ApiClient.PathOf(uploaded.Link.Url))).AssertProblemAsync(HttpStatusCode.Gone, "image-gone");
         Assert.Equal("erased", (await first.CreateBotClient().GetFromJsonAsync<ImageBody>($"/v1/images/{uploaded.Id}"))!.Status);
+    }
+
+    [Fact]
+    public async Task A_report_and_a_delete_sent_together_to_two_instances_leave_either_an_erased_image_or_a_held_one_with_its_blob()
+    {
+        const int rounds = 200;
+        var settings = new Dictionary<string, string?> { ["SecureImage:Retention:SweepInterval"] = "01:00:00" };
+
+        var race = await ReportEraseRace.RunAsync(Backend.NewInstance(settings), Backend.NewInstance(settings), EraseRequest.Delete, rounds);
+
+        race.AssertNoRoundBrokeTheRule(output);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using SecureImage.Core.Catalog;
 using SecureImage.Core.Crypto;
+using SecureImage.Core.Retention;
 
 namespace SecureImage.Storage.Tests.Catalog;
 
@@ -133,9 +134,9 @@ public abstract class CatalogContractTests
 
         Assert.NotNull(toErase);
         Assert.Equal(
-            new[] { first.Id, second.Id, alreadyExpiring.Id }.Order(),
-            toErase.Select(i => i.Id).Order());
-        Assert.All(toErase, i => Assert.Equal("consent-withdrawn", i.PendingEraseReason));
+            new[] { first, second, alreadyExpiring }.Select(i => new ImageToErase(i.Id, i.BlobName, "consent-withdrawn")).OrderBy(i => i.ImageId),
+            toErase.ToErase.OrderBy(i => i.ImageId));
+        Assert.Equal(0, toErase.Held);
         Assert.Equal(withdrawnAt, (await catalog.FindConsentAsync(consent.Id, CancellationToken.None))!.WithdrawnAt);
         foreach (var image in new[] { first, second })
         {
@@ -158,7 +159,7 @@ public abstract class CatalogContractTests
         await catalog.WithdrawConsentAsync(consent.Id, "bot:bot-a", T0.AddMinutes(1), CancellationToken.None);
         var again = await catalog.WithdrawConsentAsync(consent.Id, "bot:bot-a", T0.AddMinutes(2), CancellationToken.None);
 
-        Assert.Equal([image.Id], again!.Select(i => i.Id));
+        Assert.Equal([image.Id], again!.ToErase.Select(i => i.ImageId));
         Assert.Equal(T0.AddMinutes(1), (await catalog.FindConsentAsync(consent.Id, CancellationToken.None))!.WithdrawnAt);
         Assert.Equal(T0.AddMinutes(1), (await catalog.FindImageAsync(image.Id, CancellationToken.None))!.ExpiresAt);
         var withdrawn = Assert.Single(await catalog.GetHistoryAsync(consent.Id, CancellationToken.None), e => e.Kind == AuditKinds.ConsentWithdrawn);
@@ -175,7 +176,7 @@ public abstract class CatalogContractTests
 
         var toErase = await catalog.WithdrawConsentAsync(consent.Id, "bot:bot-a", T0.AddMinutes(2), CancellationToken.None);
 
-        Assert.Empty(toErase!);
+        Assert.Equal((0, 0), (toErase!.ToErase.Count, toErase.Held));
         Assert.Null((await catalog.FindImageAsync(erased.Id, CancellationToken.None))!.PendingEraseReason);
     }
 
@@ -186,8 +187,9 @@ public abstract class CatalogContractTests
         var image = await AddImageAsync(catalog, NewImage(await AddConsentAsync(catalog, "bot-a")));
         var at = T0.AddHours(1);
 
-        Assert.True(await catalog.RequestEraseAsync(image.Id, "deleted-by-bot", "bot:bot-a", at, CancellationToken.None));
+        var decision = await catalog.RequestEraseAsync(image.Id, "deleted-by-bot", "bot:bot-a", at, CancellationToken.None);
 
+        Assert.Equal(new EraseDecision(EraseOutcome.EraseNow, new ImageToErase(image.Id, image.BlobName, "deleted-by-bot")), decision);
         var found = (await catalog.FindImageAsync(image.Id, CancellationToken.None))!;
         Assert.Equal((at, "deleted-by-bot", ImageState.Active), (found.ExpiresAt, found.PendingEraseReason, found.State));
         Assert.NotNull(found.WrappedKey);
@@ -201,21 +203,138 @@ public abstract class CatalogContractTests
         var catalog = await CreateMigratedCatalogAsync();
         var image = await AddImageAsync(catalog, NewImage(await AddConsentAsync(catalog, "bot-a")) with { ExpiresAt = T0.AddMinutes(1) });
 
-        Assert.True(await catalog.RequestEraseAsync(image.Id, "admin", "admin:alice", T0.AddMinutes(5), CancellationToken.None));
+        Assert.Equal(EraseOutcome.EraseNow, (await catalog.RequestEraseAsync(image.Id, "admin", "admin:alice", T0.AddMinutes(5), CancellationToken.None)).Outcome);
 
         Assert.Equal(T0.AddMinutes(1), (await catalog.FindImageAsync(image.Id, CancellationToken.None))!.ExpiresAt);
     }
 
     [Fact]
-    public async Task Requesting_an_erase_of_an_unknown_or_erased_image_returns_false()
+    public async Task Requesting_an_erase_of_an_unknown_or_erased_image_says_so_and_records_nothing()
     {
         var catalog = await CreateMigratedCatalogAsync();
         var image = await AddImageAsync(catalog, NewImage(await AddConsentAsync(catalog, "bot-a")));
         await catalog.MarkErasedAsync(image.Id, "retention", "system:retention", T0.AddMinutes(1), CancellationToken.None);
 
-        Assert.False(await catalog.RequestEraseAsync(Guid.NewGuid(), "admin", "admin:alice", T0.AddMinutes(2), CancellationToken.None));
-        Assert.False(await catalog.RequestEraseAsync(image.Id, "admin", "admin:alice", T0.AddMinutes(2), CancellationToken.None));
+        Assert.Equal(new EraseDecision(EraseOutcome.NotFound, null), await catalog.RequestEraseAsync(Guid.NewGuid(), "admin", "admin:alice", T0.AddMinutes(2), CancellationToken.None));
+        Assert.Equal(new EraseDecision(EraseOutcome.AlreadyErased, null), await catalog.RequestEraseAsync(image.Id, "admin", "admin:alice", T0.AddMinutes(2), CancellationToken.None));
         Assert.DoesNotContain(await catalog.GetHistoryAsync(image.Id, CancellationToken.None), e => e.Kind == AuditKinds.EraseRequested);
+    }
+
+    [Fact]
+    public async Task A_second_erase_request_keeps_the_first_reason_and_is_audited_with_its_own()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var image = await AddImageAsync(catalog, NewImage(await AddConsentAsync(catalog, "bot-a")));
+        await catalog.RequestEraseAsync(image.Id, "consent-withdrawn", "bot:bot-a", T0.AddMinutes(1), CancellationToken.None);
+
+        var decision = await catalog.RequestEraseAsync(image.Id, "deleted-by-bot", "bot:bot-a", T0.AddMinutes(2), CancellationToken.None);
+
+        Assert.Equal(new ImageToErase(image.Id, image.BlobName, "consent-withdrawn"), decision.ToErase);
+        Assert.Equal(["consent-withdrawn", "deleted-by-bot"], (await catalog.GetHistoryAsync(image.Id, CancellationToken.None)).Where(e => e.Kind == AuditKinds.EraseRequested).Select(e => e.Reason));
+    }
+
+    [Fact]
+    public async Task Requesting_an_erase_of_a_held_image_expires_it_and_defers_the_erase_to_the_release()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var image = await AddImageAsync(catalog, NewImage(await AddConsentAsync(catalog, "bot-a")));
+        var retention = (IRetentionCatalog)catalog;
+        Assert.Equal(HoldOutcome.Held, await retention.PlaceHoldAsync(image.Id, "bot:bot-a", "privacy", T0.AddMinutes(1), CancellationToken.None));
+
+        var decision = await catalog.RequestEraseAsync(image.Id, "deleted-by-bot", "bot:bot-a", T0.AddMinutes(2), CancellationToken.None);
+
+        Assert.Equal(new EraseDecision(EraseOutcome.DeferredByHold, null), decision);
+        var found = (await catalog.FindImageAsync(image.Id, CancellationToken.None))!;
+        Assert.Equal((ImageState.Held, T0.AddMinutes(2), "deleted-by-bot"), (found.State, found.ExpiresAt, found.PendingEraseReason));
+        Assert.NotNull(found.WrappedKey);
+        Assert.False(await catalog.MarkErasedAsync(image.Id, "deleted-by-bot", "bot:bot-a", T0.AddMinutes(3), CancellationToken.None));
+        Assert.Single(await catalog.GetHistoryAsync(image.Id, CancellationToken.None), e => e.Kind == AuditKinds.EraseRequested);
+
+        // Released, the erase it waited for may go ahead, and no new hold can stop it.
+        Assert.True(await retention.ReleaseHoldAsync(image.Id, "admin:officer", "reviewed", T0.AddMinutes(4), CancellationToken.None));
+        Assert.Equal(HoldOutcome.Gone, await retention.PlaceHoldAsync(image.Id, "bot:bot-a", "privacy", T0.AddMinutes(1), CancellationToken.None));
+        Assert.Equal(EraseOutcome.EraseNow, (await catalog.RequestEraseAsync(image.Id, "deleted-by-bot", "bot:bot-a", T0.AddMinutes(5), CancellationToken.None)).Outcome);
+    }
+
+    [Fact]
+    public async Task A_hold_is_placed_only_on_an_image_that_is_not_erased_expired_or_committed_to_erasure()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var retention = (IRetentionCatalog)catalog;
+        var consent = await AddConsentAsync(catalog, "bot-a");
+        var active = await AddImageAsync(catalog, NewImage(consent));
+        var erased = await AddImageAsync(catalog, NewImage(consent));
+        await catalog.MarkErasedAsync(erased.Id, "retention", "system:retention", T0, CancellationToken.None);
+        var eraseRequested = await AddImageAsync(catalog, NewImage(consent));
+        await catalog.RequestEraseAsync(eraseRequested.Id, "deleted-by-bot", "bot:bot-a", T0.AddDays(4), CancellationToken.None);
+        var expired = await AddImageAsync(catalog, NewImage(consent));
+        var at = expired.ExpiresAt;
+
+        Assert.Equal(HoldOutcome.Held, await retention.PlaceHoldAsync(active.Id, "bot:bot-a", "privacy", at.AddMilliseconds(-1), CancellationToken.None));
+        Assert.Equal(HoldOutcome.AlreadyHeld, await retention.PlaceHoldAsync(active.Id, "bot:bot-a", "other", at.AddDays(1), CancellationToken.None));
+        Assert.Equal(HoldOutcome.Gone, await retention.PlaceHoldAsync(erased.Id, "bot:bot-a", "privacy", T0, CancellationToken.None));
+        // Asked for with a clock that is behind the one that requested the erase: still refused.
+        Assert.Equal(HoldOutcome.Gone, await retention.PlaceHoldAsync(eraseRequested.Id, "bot:bot-a", "privacy", T0, CancellationToken.None));
+        Assert.Equal(HoldOutcome.Gone, await retention.PlaceHoldAsync(expired.Id, "bot:bot-a", "privacy", at, CancellationToken.None));
+        Assert.Equal(HoldOutcome.NotFound, await retention.PlaceHoldAsync(Guid.NewGuid(), "bot:bot-a", "privacy", T0, CancellationToken.None));
+
+        foreach (var image in new[] { erased, eraseRequested, expired })
+        {
+            Assert.NotEqual(ImageState.Held, (await catalog.FindImageAsync(image.Id, CancellationToken.None))!.State);
+            Assert.DoesNotContain(await catalog.GetHistoryAsync(image.Id, CancellationToken.None), e => e.Kind == HoldAuditKinds.ImageHeld);
+        }
+
+        var held = Assert.Single(await catalog.GetHistoryAsync(active.Id, CancellationToken.None), e => e.Kind == HoldAuditKinds.ImageHeld);
+        Assert.Equal((at.AddMilliseconds(-1), "privacy", "bot:bot-a"), (held.At, held.Reason, held.Actor));
+    }
+
+    [Fact]
+    public async Task A_hold_and_an_erase_request_racing_on_one_image_agree_on_which_won()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var retention = (IRetentionCatalog)catalog;
+        var consent = await AddConsentAsync(catalog, "bot-a");
+        for (var round = 0; round < 50; round++)
+        {
+            var image = await AddImageAsync(catalog, NewImage(consent));
+            var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var hold = Task.Run(async () =>
+            {
+                await start.Task;
+                return await retention.PlaceHoldAsync(image.Id, "bot:bot-a", "privacy", T0, CancellationToken.None);
+            });
+            var erase = Task.Run(async () =>
+            {
+                await start.Task;
+                return (await catalog.RequestEraseAsync(image.Id, "deleted-by-bot", "bot:bot-a", T0, CancellationToken.None)).Outcome;
+            });
+            start.SetResult();
+
+            var outcomes = (await hold, await erase);
+
+            var state = (await catalog.FindImageAsync(image.Id, CancellationToken.None))!.State;
+            Assert.True(
+                outcomes == (HoldOutcome.Held, EraseOutcome.DeferredByHold) && state == ImageState.Held
+                || outcomes == (HoldOutcome.Gone, EraseOutcome.EraseNow) && state == ImageState.Active,
+                $"round {round}: {outcomes}, state {state}");
+        }
+    }
+
+    [Fact]
+    public async Task Withdrawing_a_consent_leaves_its_held_images_to_be_erased_after_release()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var consent = await AddConsentAsync(catalog, "bot-a");
+        var held = await AddImageAsync(catalog, NewImage(consent));
+        var free = await AddImageAsync(catalog, NewImage(consent));
+        Assert.Equal(HoldOutcome.Held, await ((IRetentionCatalog)catalog).PlaceHoldAsync(held.Id, "bot:bot-a", "privacy", T0, CancellationToken.None));
+
+        var withdrawal = await catalog.WithdrawConsentAsync(consent.Id, "bot:bot-a", T0.AddMinutes(1), CancellationToken.None);
+
+        Assert.Equal([new ImageToErase(free.Id, free.BlobName, "consent-withdrawn")], withdrawal!.ToErase);
+        Assert.Equal(1, withdrawal.Held);
+        var found = (await catalog.FindImageAsync(held.Id, CancellationToken.None))!;
+        Assert.Equal((ImageState.Held, T0.AddMinutes(1), "consent-withdrawn"), (found.State, found.ExpiresAt, found.PendingEraseReason));
     }
 
     [Fact]

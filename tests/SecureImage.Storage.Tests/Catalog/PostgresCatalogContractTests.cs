@@ -95,7 +95,7 @@ public sealed class PostgresCatalogContractTests : CatalogContractTests, IAsyncL
             {
                 // Committed first: the withdrawal saw it, expired it and listed it for erasure.
                 Assert.Equal((T0, "consent-withdrawn"), (found!.ExpiresAt, found.PendingEraseReason));
-                Assert.Contains(listed!, i => i.Id == image.Id);
+                Assert.Contains(listed!.ToErase, i => i.ImageId == image.Id);
             }
             else
             {

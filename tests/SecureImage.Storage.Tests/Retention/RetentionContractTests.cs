@@ -32,7 +32,7 @@ public abstract class RetentionContractTests
         var heldExpired = await SeedImageAsync(catalog, blobs, consent, expiresIn: TimeSpan.FromMinutes(-5));
         var live1 = await SeedImageAsync(catalog, blobs, consent, expiresIn: TimeSpan.FromMilliseconds(1));
         var live2 = await SeedImageAsync(catalog, blobs, consent, expiresIn: TimeSpan.FromDays(3));
-        Assert.True(await Retention(catalog).PlaceHoldAsync(heldExpired.Id, "bot:bot-a", "privacy", Clock.GetUtcNow(), CancellationToken.None));
+        Assert.Equal(HoldOutcome.Held, await Retention(catalog).PlaceHoldAsync(heldExpired.Id, "bot:bot-a", "privacy", Clock.GetUtcNow() - TimeSpan.FromMinutes(10), CancellationToken.None));
 
         var result = await Sweeper(catalog, blobs).SweepAsync(CancellationToken.None);
 
@@ -175,14 +175,14 @@ public abstract class RetentionContractTests
         var consent = await AddConsentAsync(catalog);
         var image = await SeedImageAsync(catalog, blobs, consent, TimeSpan.FromMinutes(30));
         var retention = Retention(catalog);
-        Assert.True(await retention.PlaceHoldAsync(image.Id, "bot:bot-a", "privacy", Clock.GetUtcNow(), CancellationToken.None));
-        Assert.False(await retention.PlaceHoldAsync(image.Id, "bot:bot-a", "privacy", Clock.GetUtcNow(), CancellationToken.None));
+        Assert.Equal(HoldOutcome.Held, await retention.PlaceHoldAsync(image.Id, "bot:bot-a", "privacy", Clock.GetUtcNow(), CancellationToken.None));
+        Assert.Equal(HoldOutcome.AlreadyHeld, await retention.PlaceHoldAsync(image.Id, "bot:bot-a", "privacy", Clock.GetUtcNow(), CancellationToken.None));
         Assert.Equal(ImageState.Held, (await catalog.FindImageAsync(image.Id, CancellationToken.None))!.State);
 
         Clock.Advance(TimeSpan.FromHours(1));
         Assert.Equal(0, (await Sweeper(catalog, blobs).SweepAsync(CancellationToken.None)).Erased);
         Assert.Null(await retention.OldestOverdueExpiryAsync(Clock.GetUtcNow(), CancellationToken.None));
-        Assert.False(await new Core.Retention.ImageEraser(catalog, blobs, Clock).EraseAsync((await catalog.FindImageAsync(image.Id, CancellationToken.None))!, EraseReasons.DeletedByBot, "bot:bot-a", CancellationToken.None));
+        Assert.False(await catalog.MarkErasedAsync(image.Id, EraseReasons.DeletedByBot, "bot:bot-a", Clock.GetUtcNow(), CancellationToken.None));
         Assert.True(await BlobExistsAsync(blobs, image.BlobName));
 
         Assert.True(await retention.ReleaseHoldAsync(image.Id, "admin:officer", "reviewed, no issue", Clock.GetUtcNow(), CancellationToken.None));
@@ -191,6 +191,92 @@ public abstract class RetentionContractTests
 
         var kinds = (await catalog.GetHistoryAsync(image.Id, CancellationToken.None)).Select(e => e.Kind).ToList();
         Assert.Equal([AuditKinds.ImageUploaded, HoldAuditKinds.ImageHeld, HoldAuditKinds.HoldReleased, AuditKinds.ImageErased], kinds);
+    }
+
+    [Fact]
+    public async Task A_claimed_image_is_committed_to_erasure_under_the_reason_it_already_had_or_retention()
+    {
+        var (catalog, blobs) = await StoresAsync();
+        var expired = await SeedImageAsync(catalog, blobs, await AddConsentAsync(catalog), TimeSpan.FromSeconds(-1));
+        var withdrawn = await AddConsentAsync(catalog);
+        var withdrawnImage = await SeedImageAsync(catalog, blobs, withdrawn, TimeSpan.FromDays(1));
+        await catalog.WithdrawConsentAsync(withdrawn.Id, "bot:bot-a", Clock.GetUtcNow() - TimeSpan.FromMilliseconds(1), CancellationToken.None);
+
+        var claimed = await Retention(catalog).ClaimExpiredAsync(Clock.GetUtcNow(), 10, TimeSpan.FromMinutes(5), CancellationToken.None);
+
+        Assert.Equal(
+            new[] { new ImageToErase(expired.Id, expired.BlobName, EraseReasons.Retention), new ImageToErase(withdrawnImage.Id, withdrawnImage.BlobName, EraseReasons.ConsentWithdrawn) }.OrderBy(i => i.ImageId),
+            claimed.OrderBy(i => i.ImageId));
+        Assert.Equal(EraseReasons.Retention, (await catalog.FindImageAsync(expired.Id, CancellationToken.None))!.PendingEraseReason);
+    }
+
+    [Fact]
+    public async Task A_hold_asked_for_while_the_sweep_deletes_the_blob_is_refused_even_with_a_clock_behind_the_sweeps()
+    {
+        var (catalog, blobs) = await StoresAsync();
+        var image = await SeedImageAsync(catalog, blobs, await AddConsentAsync(catalog), TimeSpan.FromSeconds(-1));
+        var pausing = new PausingBlobDeletes(blobs);
+        var sweep = new RetentionSweeper(Retention(catalog), pausing, Clock, SweepOptions()).SweepAsync(CancellationToken.None);
+        await pausing.DeleteStarted.WaitAsync(TimeSpan.FromMinutes(1));
+
+        // By the asking instance's clock, a minute behind, the image has not expired yet.
+        var hold = await Retention(catalog).PlaceHoldAsync(image.Id, "bot:bot-a", "privacy", Clock.GetUtcNow() - TimeSpan.FromMinutes(1), CancellationToken.None);
+        pausing.Resume();
+        var result = await sweep;
+
+        Assert.Equal((HoldOutcome.Gone, 1), (hold, result.Erased));
+        Assert.Equal(ImageState.Erased, (await catalog.FindImageAsync(image.Id, CancellationToken.None))!.State);
+        Assert.False(await BlobExistsAsync(blobs, image.BlobName));
+    }
+
+    [Fact]
+    public async Task A_hold_racing_the_sweep_either_keeps_the_image_from_it_or_is_refused()
+    {
+        var (catalog, blobs) = await StoresAsync();
+        var consent = await AddConsentAsync(catalog);
+        for (var round = 0; round < 30; round++)
+        {
+            var image = await SeedImageAsync(catalog, blobs, consent, TimeSpan.FromSeconds(-1));
+            var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var hold = Task.Run(async () =>
+            {
+                await start.Task;
+                return await Retention(catalog).PlaceHoldAsync(image.Id, "bot:bot-a", "privacy", Clock.GetUtcNow() - TimeSpan.FromMinutes(1), CancellationToken.None);
+            });
+            var sweep = Task.Run(async () =>
+            {
+                await start.Task;
+                return await Sweeper(catalog, blobs).SweepAsync(CancellationToken.None);
+            });
+            start.SetResult();
+            var (outcome, result) = (await hold, await sweep);
+
+            var state = (await catalog.FindImageAsync(image.Id, CancellationToken.None))!.State;
+            var blobPresent = await BlobExistsAsync(blobs, image.BlobName);
+            Assert.True(
+                (outcome, result.Erased, state, blobPresent) is (HoldOutcome.Held, 0, ImageState.Held, true) or (HoldOutcome.Gone, 1, ImageState.Erased, false),
+                $"round {round}: hold {outcome}, sweep erased {result.Erased}, state {state}, blob {(blobPresent ? "present" : "gone")}");
+        }
+    }
+
+    [Fact]
+    public async Task A_held_image_of_a_withdrawn_consent_keeps_its_blob_until_released_then_is_swept_for_the_withdrawal()
+    {
+        var (catalog, blobs) = await StoresAsync();
+        var consent = await AddConsentAsync(catalog);
+        var image = await SeedImageAsync(catalog, blobs, consent, TimeSpan.FromDays(1));
+        var retention = Retention(catalog);
+        await retention.PlaceHoldAsync(image.Id, "bot:bot-a", "privacy", Clock.GetUtcNow(), CancellationToken.None);
+        await catalog.WithdrawConsentAsync(consent.Id, "bot:bot-a", Clock.GetUtcNow(), CancellationToken.None);
+
+        Assert.Equal(0, (await Sweeper(catalog, blobs).SweepAsync(CancellationToken.None)).Erased);
+        Assert.True(await BlobExistsAsync(blobs, image.BlobName));
+
+        await retention.ReleaseHoldAsync(image.Id, "admin:officer", "reviewed", Clock.GetUtcNow(), CancellationToken.None);
+        var result = await Sweeper(catalog, blobs).SweepAsync(CancellationToken.None);
+
+        Assert.Equal(1, result.ErasedByReason.GetValueOrDefault(EraseReasons.ConsentWithdrawn));
+        Assert.False(await BlobExistsAsync(blobs, image.BlobName));
     }
 
     [Fact]
@@ -296,29 +382,18 @@ public abstract class RetentionContractTests
         return image;
     }
 
-    private static async Task<bool> BlobExistsAsync(IBlobStore blobs, string blobName)
-    {
-        try
-        {
-            await (await blobs.DownloadStreamingAsync(blobName, CancellationToken.None)).DisposeAsync();
-            return true;
-        }
-        catch (BlobNotFoundException)
-        {
-            return false;
-        }
-    }
+    private static Task<bool> BlobExistsAsync(IBlobStore blobs, string blobName) => blobs.ExistsAsync(blobName);
 
     /// <summary>Lets the claim through and then fails as a crash would before the erase commits.</summary>
     private sealed class CrashBeforeMarkingErased(IRetentionCatalog inner) : IRetentionCatalog
     {
-        public Task<IReadOnlyList<ImageRecord>> ClaimExpiredAsync(DateTimeOffset now, int batchSize, TimeSpan lease, CancellationToken cancellationToken) => inner.ClaimExpiredAsync(now, batchSize, lease, cancellationToken);
+        public Task<IReadOnlyList<ImageToErase>> ClaimExpiredAsync(DateTimeOffset now, int batchSize, TimeSpan lease, CancellationToken cancellationToken) => inner.ClaimExpiredAsync(now, batchSize, lease, cancellationToken);
 
         public Task<int> MarkErasedAsync(IReadOnlyList<ErasedImage> images, string actor, DateTimeOffset at, CancellationToken cancellationToken) => throw new CatalogUnavailableException("crash");
 
         public Task<DateTimeOffset?> OldestOverdueExpiryAsync(DateTimeOffset now, CancellationToken cancellationToken) => inner.OldestOverdueExpiryAsync(now, cancellationToken);
 
-        public Task<bool> PlaceHoldAsync(Guid imageId, string actor, string reasonCode, DateTimeOffset at, CancellationToken cancellationToken) => inner.PlaceHoldAsync(imageId, actor, reasonCode, at, cancellationToken);
+        public Task<HoldOutcome> PlaceHoldAsync(Guid imageId, string actor, string reasonCode, DateTimeOffset at, CancellationToken cancellationToken) => inner.PlaceHoldAsync(imageId, actor, reasonCode, at, cancellationToken);
 
         public Task<bool> ReleaseHoldAsync(Guid imageId, string actor, string reason, DateTimeOffset at, CancellationToken cancellationToken) => inner.ReleaseHoldAsync(imageId, actor, reason, at, cancellationToken);
 

@@ -100,17 +100,18 @@ internal static partial class ConsentsEndpoints
             return Problems.Problems.NotFound("consent");
         }
 
-        // From this commit on, every image under the consent is expired: no link serves it.
-        var images = await catalog.WithdrawConsentAsync(id, $"bot:{botId}", timeProvider.UtcNowMilliseconds(), cancellationToken) ?? [];
-        foreach (var image in images)
+        // From this commit on, every image under the consent is expired: no link serves it. Images on
+        // legal hold keep their blob and are erased once the hold is released.
+        var withdrawal = await catalog.WithdrawConsentAsync(id, $"bot:{botId}", timeProvider.UtcNowMilliseconds(), cancellationToken) ?? new ConsentWithdrawal([], 0);
+        foreach (var image in withdrawal.ToErase)
         {
-            if (await eraser.EraseAsync(image, EraseReasons.ConsentWithdrawn, $"bot:{botId}", cancellationToken))
+            if (await eraser.EraseAsync(image, $"bot:{botId}", cancellationToken))
             {
-                metrics.Erased(EraseReasons.ConsentWithdrawn);
+                metrics.Erased(image.Reason);
             }
         }
 
-        Log.ConsentWithdrawn(logger, id, images.Count);
+        Log.ConsentWithdrawn(logger, id, withdrawal.ToErase.Count, withdrawal.Held);
         return TypedResults.NoContent();
     }
 
@@ -121,8 +122,8 @@ internal static partial class ConsentsEndpoints
 
     private static partial class Log
     {
-        [LoggerMessage(Level = LogLevel.Information, Message = "Consent {ConsentId} withdrawn; {ImageCount} images erased.")]
-        public static partial void ConsentWithdrawn(ILogger logger, Guid consentId, int imageCount);
+        [LoggerMessage(Level = LogLevel.Information, Message = "Consent {ConsentId} withdrawn; {ImageCount} images erased, {HeldCount} on legal hold erased after release.")]
+        public static partial void ConsentWithdrawn(ILogger logger, Guid consentId, int imageCount, int heldCount);
     }
 }
 

@@ -21,6 +21,9 @@ internal sealed record ImageResponse(
     DateTimeOffset? ErasedAt,
     string? EraseReason);
 
+/// <summary>The answer to a DELETE that a legal hold defers: the erase is recorded and happens when the hold is released.</summary>
+internal sealed record EraseDeferredResponse(Guid ImageId, string Status);
+
 internal static class ImageStatus
 {
     /// <summary>What a client sees: active, expired (not yet swept), erased, held or blocked.</summary>
@@ -47,7 +50,8 @@ internal static class ImagesEndpoints
     {
         var group = routes.MapGroup("/v1/images").RequireAuthorization(ApiKeyDefaults.BotPolicy).WithTags("Images");
         group.MapGet("/{id:guid}", GetImageAsync).WithName("GetImage").WithSummary("An image's metadata (never its bytes).");
-        group.MapDelete("/{id:guid}", DeleteImageAsync).WithName("DeleteImage").WithSummary("Erase an image now.");
+        group.MapDelete("/{id:guid}", DeleteImageAsync).WithName("DeleteImage")
+            .WithSummary("Erase an image now: 204; 202 when it is on legal hold (erased once the hold is released).");
         return group;
     }
 
@@ -74,7 +78,7 @@ internal static class ImagesEndpoints
             image.EraseReason));
     }
 
-    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteImageAsync(
+    public static async Task<Results<NoContent, Accepted<EraseDeferredResponse>, ProblemHttpResult>> DeleteImageAsync(
         Guid id, ClaimsPrincipal user, IImageCatalog catalog, ImageEraser eraser, ServiceMetrics metrics, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
         var botId = user.BotId();
@@ -84,15 +88,24 @@ internal static class ImagesEndpoints
             return Problems.Problems.NotFound("image");
         }
 
-        // Expire first, so nothing serves the image even if the erase below is interrupted.
-        if (await catalog.RequestEraseAsync(id, EraseReasons.DeletedByBot, $"bot:{botId}", timeProvider.UtcNowMilliseconds(), cancellationToken))
+        // Expire first, so nothing serves the image even if the erase below is interrupted. The same
+        // step says whether a legal hold is on it; only then may the blob go (never from the row read above).
+        var decision = await catalog.RequestEraseAsync(id, EraseReasons.DeletedByBot, $"bot:{botId}", timeProvider.UtcNowMilliseconds(), cancellationToken);
+        switch (decision.Outcome)
         {
-            if (await eraser.EraseAsync(image, EraseReasons.DeletedByBot, $"bot:{botId}", cancellationToken))
-            {
-                metrics.Erased(EraseReasons.DeletedByBot);
-            }
-        }
+            case EraseOutcome.EraseNow:
+                if (await eraser.EraseAsync(decision.ToErase!, $"bot:{botId}", cancellationToken))
+                {
+                    metrics.Erased(decision.ToErase!.Reason);
+                }
 
-        return TypedResults.NoContent();
+                return TypedResults.NoContent();
+            case EraseOutcome.DeferredByHold:
+                return TypedResults.Accepted($"/v1/images/{id}", new EraseDeferredResponse(id, "held"));
+            case EraseOutcome.AlreadyErased:
+                return TypedResults.NoContent();
+            default:
+                return Problems.Problems.NotFound("image");
+        }
     }
 }

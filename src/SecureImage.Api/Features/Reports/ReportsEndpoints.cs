@@ -14,7 +14,8 @@ internal sealed record ReportResponse(Guid ImageId, string Status, string Reason
 
 /// <summary>
 /// POST /v1/images/{id}/reports: a user reported the image. It is hidden at once (links answer 451)
-/// and put on legal hold: the retention sweep skips it until an admin releases the hold.
+/// and put on legal hold: the retention sweep skips it until an admin releases the hold. An image
+/// already expired, erased or being erased answers 410 and is not held.
 /// </summary>
 internal static class ReportsEndpoints
 {
@@ -61,12 +62,13 @@ internal static class ReportsEndpoints
             }
         }
 
-        if (image.State == ImageState.Erased)
+        // One catalog step decides: an image erased, expired or already committed to erasure (a DELETE,
+        // a withdrawal or a sweep got there first) is gone for every client purpose, and stays gone.
+        return await retention.PlaceHoldAsync(id, $"bot:{botId}", reason, timeProvider.UtcNowMilliseconds(), cancellationToken) switch
         {
-            return Problems.Problems.ImageGone();
-        }
-
-        await retention.PlaceHoldAsync(id, $"bot:{botId}", reason, timeProvider.UtcNowMilliseconds(), cancellationToken);
-        return TypedResults.Accepted($"/v1/images/{id}", new ReportResponse(id, "held", reason));
+            HoldOutcome.Held or HoldOutcome.AlreadyHeld => TypedResults.Accepted($"/v1/images/{id}", new ReportResponse(id, "held", reason)),
+            HoldOutcome.Gone => Problems.Problems.ImageGone(),
+            _ => Problems.Problems.NotFound("image"),
+        };
     }
 }
