@@ -18,8 +18,7 @@ internal sealed class KakaoCallbacks(KakaoHttp http, KakaoRequestTracker tracker
     private readonly ConcurrentDictionary<Guid, Task> _pending = new();
 
     /// <summary>An absolute http(s) URL without user info, or null (then the request is answered as if it offered no callback).</summary>
-    public static Uri? ParseCallbackUrl(string? text) =>
-        Uri.TryCreate(text, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttps || url.Scheme == Uri.UriSchemeHttp) && url.UserInfo.Length == 0 ? url : null;
+    public static Uri? ParseCallbackUrl(string? text) => KakaoFetchPolicy.ParseUrl(text) is { UserInfo.Length: 0 } url ? url : null;
 
     public void Schedule(Uri callbackUrl, string? token, Guid requestId, KakaoRequestTracker.Watcher watcher, TimeSpan window)
     {

@@ -8,8 +8,8 @@ internal static partial class KakaoLog
     [LoggerMessage(Level = LogLevel.Information, Message = "Kakao skill request by bot {BotId}: {Outcome}.")]
     public static partial void SkillAnswered(ILogger logger, string botId, string outcome);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Kakao skill payload not usable: {Problem}.")]
-    public static partial void PayloadProblem(ILogger logger, KakaoPayloadProblem problem);
+    [LoggerMessage(Message = "Kakao skill payload not usable: {Problem}.")]
+    public static partial void PayloadProblem(ILogger logger, LogLevel level, KakaoPayloadProblem problem);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Kakao skill request failed ({ExceptionType}); answered with a friendly SkillResponse.")]
     public static partial void SkillFailed(ILogger logger, string exceptionType, Exception exception);

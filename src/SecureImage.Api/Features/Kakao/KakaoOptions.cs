@@ -43,6 +43,15 @@ internal sealed class KakaoOptions
     /// <summary>URL lifetime assumed when a URL carries no <c>expires</c>.</summary>
     public TimeSpan DefaultUrlLifetime { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// The latest a URL is tried after the request was received, whatever its <c>expires</c> claims
+    /// (Kakao's URLs live about 10 minutes); at this point the fetch gives up and its URL is forgotten.
+    /// </summary>
+    public TimeSpan MaxUrlLifetime { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>The most <see cref="MaxUrlLifetime"/> may be: a capability URL kept for longer is a liability, not a feature.</summary>
+    public static readonly TimeSpan MaxUrlLifetimeLimit = TimeSpan.FromHours(1);
+
     [Range(1, 64)]
     public int MaxConcurrentFetches { get; set; } = 4;
 
@@ -67,6 +76,7 @@ internal sealed class ValidateKakaoOptions(IHostEnvironment environment) : IVali
             (nameof(options.FetchLease), options.FetchLease),
             (nameof(options.PollInterval), options.PollInterval),
             (nameof(options.DefaultUrlLifetime), options.DefaultUrlLifetime),
+            (nameof(options.MaxUrlLifetime), options.MaxUrlLifetime),
         })
         {
             if (value <= TimeSpan.Zero)
@@ -83,6 +93,16 @@ internal sealed class ValidateKakaoOptions(IHostEnvironment environment) : IVali
         if (options.CallbackWindow >= TimeSpan.FromMinutes(1))
         {
             errors.Add("SecureImage:Kakao:CallbackWindow must stay under the callback URL's one-minute life.");
+        }
+
+        if (options.MaxUrlLifetime > KakaoOptions.MaxUrlLifetimeLimit)
+        {
+            errors.Add($"SecureImage:Kakao:MaxUrlLifetime must be at most {KakaoOptions.MaxUrlLifetimeLimit:c}: Kakao's URLs live about 10 minutes.");
+        }
+
+        if (options.DefaultUrlLifetime > options.MaxUrlLifetime)
+        {
+            errors.Add("SecureImage:Kakao:DefaultUrlLifetime must not exceed MaxUrlLifetime.");
         }
 
         if (options.FetchLease <= options.FetchTimeout)

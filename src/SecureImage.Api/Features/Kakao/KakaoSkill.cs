@@ -41,7 +41,8 @@ internal sealed class KakaoSkill(
         var parsed = KakaoSkillPayload.Parse(body.Span, settings.PluginParameter);
         if (parsed.Problem != KakaoPayloadProblem.None)
         {
-            KakaoLog.PayloadProblem(logger, parsed.Problem);
+            // Text that does not decode is a broken or hostile sender: worth a warning, never an outage.
+            KakaoLog.PayloadProblem(logger, parsed.Problem == KakaoPayloadProblem.Undecodable ? LogLevel.Warning : LogLevel.Information, parsed.Problem);
             return Answer(botId, KakaoReplies.Invalid());
         }
 
@@ -58,7 +59,7 @@ internal sealed class KakaoSkill(
         if (parsed.UserKey is null)
         {
             // Without the user key there is no subject to record the consent for.
-            KakaoLog.PayloadProblem(logger, KakaoPayloadProblem.PluginValueMalformed);
+            KakaoLog.PayloadProblem(logger, LogLevel.Information, KakaoPayloadProblem.PluginValueMalformed);
             return Answer(botId, KakaoReplies.Invalid());
         }
 
@@ -71,8 +72,8 @@ internal sealed class KakaoSkill(
         var settled = new List<KakaoImageOutcome>();
         for (var position = 0; position < parsed.SecureUrls.Count; position++)
         {
-            var url = Uri.TryCreate(parsed.SecureUrls[position], UriKind.Absolute, out var parsedUrl) ? parsedUrl : null;
-            var deadline = url is null ? now : KakaoSkillPayload.ExpiresAt(url) ?? now + settings.DefaultUrlLifetime;
+            var url = KakaoFetchPolicy.ParseUrl(parsed.SecureUrls[position]);
+            var deadline = url is null ? now : KakaoFetchPolicy.Deadline(url, now, settings.DefaultUrlLifetime, settings.MaxUrlLifetime);
             if (KakaoFetchPolicy.CheckUrl(url, settings.EffectiveAllowedHosts) is { } refused)
             {
                 settled.Add(new KakaoImageOutcome(position, null, refused));
