@@ -12,7 +12,7 @@ internal sealed class KakaoOptions
     /// <summary>Redirects followed per fetch; each target is checked against the allow-list again.</summary>
     public const int MaxRedirects = 3;
 
-    /// <summary>The Open Builder parameter the secure image plugin's result is bound to.</summary>
+    /// <summary>The Open Builder parameter the secure image plugin's result is bound to: looked at first; when absent, the result is found by its shape under any name.</summary>
     [Required]
     [RegularExpression("^[A-Za-z0-9_.-]{1,100}$")]
     public string PluginParameter { get; set; } = "secureimage";
@@ -31,7 +31,7 @@ internal sealed class KakaoOptions
 
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>How long after the request the callback is sent at the latest (Kakao's callback URL lives about a minute).</summary>
+    /// <summary>When after the request the callback is sent with what is known, if the images are not all settled by then (Kakao's callback URL lives about a minute).</summary>
     public TimeSpan CallbackWindow { get; set; } = TimeSpan.FromSeconds(45);
 
     /// <summary>How long a claimed fetch stays leased; a process that dies leaves it to others after this.</summary>
@@ -90,7 +90,7 @@ internal sealed class ValidateKakaoOptions(IHostEnvironment environment) : IVali
             errors.Add("SecureImage:Kakao:ResponseBudget must stay under Kakao's 5-second limit.");
         }
 
-        if (options.CallbackWindow >= TimeSpan.FromMinutes(1))
+        if (options.CallbackWindow >= KakaoCallbacks.UrlLifetime)
         {
             errors.Add("SecureImage:Kakao:CallbackWindow must stay under the callback URL's one-minute life.");
         }
