@@ -188,6 +188,7 @@ internal static class SecureImageServices
         services.AddSingleton<KakaoImageFetcher>();
         services.AddSingleton<KakaoRequestTracker>();
         services.AddSingleton<KakaoFetchSignal>();
+        services.AddSingleton<KakaoCallbackSignal>();
         services.AddSingleton<KakaoFetchProcessor>();
         services.AddSingleton<KakaoCallbacks>();
         services.AddSingleton<KakaoSkill>();

@@ -44,6 +44,37 @@ public static class KakaoFetchErrors
 /// <summary>Which URLs and addresses the Kakao fetcher may use. Pure rules, checked before and at connect time.</summary>
 public static class KakaoFetchPolicy
 {
+    /// <summary>Longer than any URL Kakao sends (about 200 characters), short enough that no URL is a storage or log burden.</summary>
+    public const int MaxUrlLength = 2048;
+
+    /// <summary>
+    /// An absolute http(s) URL from payload text, or null: another scheme (a bare path is a file URL on Unix), over <see cref="MaxUrlLength"/>, or holding a control
+    /// character (NUL, CR, LF…) or whitespace, which no CDN or callback URL has and <see cref="Uri"/> would
+    /// otherwise strip or escape into something the sender did not write.
+    /// </summary>
+    public static Uri? ParseUrl(string? text)
+    {
+        if (string.IsNullOrEmpty(text) || text.Length > MaxUrlLength || text.Any(c => char.IsControl(c) || char.IsWhiteSpace(c)))
+        {
+            return null;
+        }
+
+        return Uri.TryCreate(text, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps) ? url : null;
+    }
+
+    /// <summary>
+    /// When the service stops trying <paramref name="url"/>: its <c>expires</c> (or <paramref name="defaultLifetime"/>
+    /// after receipt when it has none), but never later than <paramref name="maxLifetime"/> after receipt, so
+    /// a URL claiming year 9999 is not retried (and its credential kept) for ever.
+    /// </summary>
+    public static DateTimeOffset Deadline(Uri url, DateTimeOffset receivedAt, TimeSpan defaultLifetime, TimeSpan maxLifetime)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        var claimed = KakaoSkillPayload.ExpiresAt(url) ?? receivedAt + defaultLifetime;
+        var cap = receivedAt + maxLifetime;
+        return claimed < cap ? claimed : cap;
+    }
+
     /// <summary>Null when <paramref name="url"/> may be fetched; otherwise the refusal code.</summary>
     public static string? CheckUrl(Uri? url, IReadOnlyCollection<string> allowedHosts)
     {

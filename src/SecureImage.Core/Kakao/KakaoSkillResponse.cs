@@ -32,6 +32,24 @@ public sealed record QuickReply(
 public sealed record KakaoImageOutcome(int Position, Guid? ImageId, string? FailureCode)
 {
     public bool IsPending => ImageId is null && FailureCode is null;
+
+    /// <summary>
+    /// A request's outcomes as the queue records them, whichever instance did the work: one per fetch row
+    /// (refusals on arrival included), then <paramref name="refusedBeyondLimit"/> URLs past the limit.
+    /// </summary>
+    public static IReadOnlyList<KakaoImageOutcome> FromQueue(IReadOnlyList<KakaoFetchStatus> fetches, int refusedBeyondLimit)
+    {
+        ArgumentNullException.ThrowIfNull(fetches);
+        var outcomes = fetches.Select(f => f.State switch
+        {
+            KakaoFetchState.Done => new KakaoImageOutcome(f.Position, f.ImageId, null),
+            KakaoFetchState.Failed => new KakaoImageOutcome(f.Position, null, f.LastError ?? KakaoFetchErrors.FetchFailed),
+            _ => new KakaoImageOutcome(f.Position, null, null),
+        }).ToList();
+        var next = fetches.Count == 0 ? 0 : fetches.Max(f => f.Position) + 1;
+        outcomes.AddRange(Enumerable.Range(next, Math.Max(0, refusedBeyondLimit)).Select(p => new KakaoImageOutcome(p, null, KakaoFetchErrors.TooMany)));
+        return outcomes;
+    }
 }
 
 /// <summary>

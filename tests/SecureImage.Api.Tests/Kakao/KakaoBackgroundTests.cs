@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using SecureImage.Api.Tests.TestSupport;
 using SecureImage.Core.Kakao;
@@ -92,6 +93,55 @@ public sealed class KakaoBackgroundTests : IAsyncLifetime
         Assert.Equal(2, fetches[0].Attempts);
         Assert.Equal(KakaoFetchState.Failed, fetches[1].State);
         Assert.Equal(KakaoFetchErrors.Expired, fetches[1].LastError);
+    }
+
+    [Fact]
+    public async Task A_url_claiming_to_live_until_year_9999_is_given_up_as_expired_fifteen_minutes_after_receipt_and_its_url_forgotten()
+    {
+        await using var factory = KakaoTestHost.Create(_kakao, SmallBudget);
+        var receivedAt = factory.Time.GetUtcNow();
+        var url = _kakao.ImageUrl(Jpeg, DateTimeOffset.FromUnixTimeSeconds(253402300000), extra: "&fail=500");
+
+        var response = await factory.CreateBotClient().PostSkillAsync(KakaoTestHost.Payload([url]));
+        var requestId = response.Data("requestId");
+        var fetch = Assert.Single(await RequestAsync(factory, requestId));
+        Assert.Equal(receivedAt.AddMinutes(15), fetch.Deadline);
+        await KakaoTestHost.EventuallyAsync(async () => (await RequestAsync(factory, requestId))[0].LastError is not null);
+
+        factory.Time.Advance(TimeSpan.FromMinutes(15));
+        await EventuallySettledAsync(factory, requestId);
+
+        fetch = Assert.Single(await RequestAsync(factory, requestId));
+        Assert.Equal((KakaoFetchState.Failed, KakaoFetchErrors.Expired), (fetch.State, fetch.LastError));
+        Assert.Equal(0L, await StoredUrlsAsync(factory, requestId));
+    }
+
+    [Fact]
+    public async Task A_shorter_configured_cap_bounds_the_deadline_too()
+    {
+        await using var factory = KakaoTestHost.Create(_kakao, new Dictionary<string, string?>(SmallBudget)
+        {
+            ["SecureImage:Kakao:MaxUrlLifetime"] = "00:02:00",
+            ["SecureImage:Kakao:DefaultUrlLifetime"] = "00:01:00",
+        });
+        var receivedAt = factory.Time.GetUtcNow();
+        var urls = new[] { _kakao.ImageUrl(Jpeg, receivedAt.AddMinutes(10), extra: "&fail=500"), _kakao.ImageUrl(Jpeg, receivedAt.AddMinutes(10), extra: "&fail=500").Replace("expires=", "e=", StringComparison.Ordinal) };
+
+        var response = await factory.CreateBotClient().PostSkillAsync(KakaoTestHost.Payload(urls));
+
+        var fetches = await RequestAsync(factory, response.Data("requestId"));
+        Assert.Equal([receivedAt.AddMinutes(2), receivedAt.AddMinutes(1)], fetches.Select(f => f.Deadline));
+    }
+
+    /// <summary>How many of a request's rows still hold their URL, read straight from the SQLite file.</summary>
+    private static async Task<long> StoredUrlsAsync(SecureImageFactory factory, string requestId)
+    {
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(factory.DataDirectory, "catalog.db")};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM kakao_fetches WHERE request_id = $request AND url IS NOT NULL;";
+        command.Parameters.AddWithValue("$request", requestId);
+        return (long)(await command.ExecuteScalarAsync())!;
     }
 
     [Fact]

@@ -1,9 +1,11 @@
 using System.Net.Http.Json;
 using System.Net;
+using System.Text;
 using System.Text.Json;
 using SecureImage.Api.Tests.TestSupport;
 using SecureImage.Core.Catalog;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace SecureImage.Api.Tests.Kakao;
 
@@ -135,6 +137,123 @@ public sealed class KakaoSkillTests : IAsyncLifetime
         var response = await _client.PostSkillAsync(body);
 
         Assert.Equal("invalid", response.Data("status"));
+    }
+
+    /// <summary>A valid payload with <paramref name="replace"/> swapped, byte for byte, for a marker inside the first URL.</summary>
+    private byte[] PayloadWithBytes(byte[] replace, string userKey = "kakao-user-1")
+    {
+        var body = Encoding.UTF8.GetBytes(KakaoTestHost.Payload([_kakao.ImageUrl(Jpeg, Soon, extra: "&marker=MARKER")], userKey: userKey));
+        var at = body.AsSpan().IndexOf("MARKER"u8);
+        return [.. body[..at], .. replace, .. body[(at + 6)..]];
+    }
+
+    public static TheoryData<byte[]> Undecodable => new()
+    {
+        new byte[] { 0xC3, 0x28 },
+        new byte[] { 0xFF },
+        new byte[] { 0xC0, 0xAF },
+        new byte[] { 0xED, 0xA0, 0x80 },
+        "\\ud800"u8.ToArray(), // a lone surrogate escaped in the outer JSON string
+        "\\\\udfff\\\\ud800"u8.ToArray(), // escaped once more: the lone surrogates are in the plugin value's inner JSON
+    };
+
+    [Theory]
+    [MemberData(nameof(Undecodable))]
+    public async Task A_payload_that_is_not_utf8_or_holds_a_lone_surrogate_is_invalid_with_a_warning_at_most_and_nothing_fetched(byte[] bad)
+    {
+        var logs = new CapturedLogs();
+        await using var factory = KakaoTestHost.Create(_kakao, services: s => s.AddSingleton<ILoggerProvider>(logs));
+
+        var response = await factory.CreateBotClient().PostSkillAsync(PayloadWithBytes(bad, userKey: "secret-user-key"));
+
+        Assert.Equal("invalid", response.Data("status"));
+        Assert.Equal(0, _kakao.Connections);
+        Assert.DoesNotContain(logs.Entries, e => e.Level > LogLevel.Warning);
+        Assert.Contains(logs.Entries, e => e.Level == LogLevel.Warning && e.Category.Contains("Kakao", StringComparison.Ordinal));
+        logs.AssertNoneContain("secret-user-key", "cdn.test", "MARKER");
+    }
+
+    [Fact]
+    public async Task A_lone_surrogate_escaped_in_the_outer_json_user_key_is_invalid_not_unavailable()
+    {
+        var body = KakaoTestHost.Payload([_kakao.ImageUrl(Jpeg, Soon)], userKey: "KEY").Replace("\"KEY\"", "\"k\\ud800\"", StringComparison.Ordinal);
+
+        var response = await _client.PostSkillAsync(body);
+
+        Assert.Equal("invalid", response.Data("status"));
+    }
+
+    [Theory]
+    [InlineData("\\u0000")]
+    [InlineData("a\\u0000b")]
+    [InlineData("\\u001b[31m")]
+    public async Task A_user_key_with_control_characters_is_invalid_and_records_no_consent(string escapedKey)
+    {
+        var body = KakaoTestHost.Payload([_kakao.ImageUrl(Jpeg, Soon)], userKey: "KEY").Replace("\"KEY\"", $"\"{escapedKey}\"", StringComparison.Ordinal)
+            .Replace("\"pf-KEY\"", $"\"{escapedKey}\"", StringComparison.Ordinal);
+
+        var response = await _client.PostSkillAsync(body);
+
+        Assert.Equal("invalid", response.Data("status"));
+        Assert.Equal(0, _kakao.Connections);
+    }
+
+    [Theory]
+    [InlineData("%00")]
+    [InlineData("\\\\u0000")] // escapes in the plugin value's inner JSON
+    [InlineData("\\\\u000d\\\\u000aX-Injected: 1")]
+    public async Task A_url_with_nul_or_line_breaks_is_refused_or_escaped_never_an_outage(string inserted)
+    {
+        var body = KakaoTestHost.Payload([_kakao.ImageUrl(Jpeg, Soon, extra: "&marker=MARKER")]).Replace("MARKER", inserted, StringComparison.Ordinal);
+
+        var response = await _client.PostSkillAsync(body);
+
+        Assert.Contains(response.Data("status"), new[] { "stored", "failed" });
+    }
+
+    [Fact]
+    public async Task A_url_of_a_hundred_thousand_characters_is_refused_with_a_reason()
+    {
+        var response = await _client.PostSkillAsync(KakaoTestHost.Payload([_kakao.ImageUrl(Jpeg, Soon, extra: "&pad=" + new string('a', 100_000))]));
+
+        Assert.Equal("failed", response.Data("status"));
+        Assert.Contains("허용되지 않은 주소의 사진이에요", response.Text(), StringComparison.Ordinal);
+        Assert.Equal(0, _kakao.Connections);
+    }
+
+    [Fact]
+    public async Task Json_nested_ten_thousand_levels_deep_is_invalid()
+    {
+        var response = await _client.PostSkillAsync("{\"x\":" + new string('[', 10_000) + new string(']', 10_000) + "}");
+
+        Assert.Equal("invalid", response.Data("status"));
+    }
+
+    [Fact]
+    public async Task A_plugin_result_under_a_parameter_named_product_img_is_found_by_its_shape_and_stored()
+    {
+        var response = await _client.PostSkillAsync(KakaoTestHost.Payload([_kakao.ImageUrl(Jpeg, Soon)], parameter: "productImg"));
+
+        Assert.Equal("stored", response.Data("status"));
+        Assert.Single(response.ImageIds());
+    }
+
+    [Fact]
+    public async Task Plugin_results_in_two_parameters_and_a_context_are_all_stored_each_url_once()
+    {
+        string Value(params string[] urls) => JsonSerializer.Serialize(new { privacyAgreement = "Y", secureUrls = $"List({string.Join(", ", urls)})" });
+        var (a, b, c) = (_kakao.ImageUrl(Jpeg, Soon, extra: "&n=a"), _kakao.ImageUrl(Jpeg, Soon, extra: "&n=b"), _kakao.ImageUrl("png_text_gps_xmp.png", Soon));
+        var body = JsonSerializer.Serialize(new
+        {
+            userRequest = new { user = new { id = "kakao-user-1", type = "botUserKey" } },
+            action = new { @params = new Dictionary<string, string> { ["productImg"] = Value(a, b), ["receiptImg"] = Value(c) } },
+            contexts = new[] { new { name = "photos", @params = new Dictionary<string, object> { ["productImg"] = new { value = Value(a, b), resolvedValue = Value(a, b) } } } },
+        });
+
+        var response = await _client.PostSkillAsync(body);
+
+        Assert.Equal("stored", response.Data("status"));
+        Assert.Equal(3, response.ImageIds().Distinct().Count());
     }
 
     [Fact]

@@ -21,6 +21,9 @@ public sealed class KakaoStartupTests
     [InlineData("SecureImage:Kakao:FetchTimeout", "00:00:00")]
     [InlineData("SecureImage:Kakao:CallbackWindow", "00:01:00")]
     [InlineData("SecureImage:Kakao:PluginParameter", "has spaces")]
+    [InlineData("SecureImage:Kakao:MaxUrlLifetime", "00:00:00")]
+    [InlineData("SecureImage:Kakao:MaxUrlLifetime", "1.00:00:00")]
+    [InlineData("SecureImage:Kakao:DefaultUrlLifetime", "00:20:00")]
     public async Task Invalid_kakao_settings_refuse_to_start(string key, string value)
     {
         using var factory = new SecureImageFactory("Testing", new Dictionary<string, string?> { [key] = value });

@@ -36,7 +36,7 @@ internal static class KakaoTestHost
         return factory;
     }
 
-    public static string Payload(IEnumerable<string> urls, string agreement = "Y", string? callbackUrl = null, string separator = ", ", string userKey = "kakao-user-1")
+    public static string Payload(IEnumerable<string> urls, string agreement = "Y", string? callbackUrl = null, string separator = ", ", string userKey = "kakao-user-1", string parameter = "secureimage")
     {
         var value = JsonSerializer.Serialize(new Dictionary<string, string>
         {
@@ -57,14 +57,20 @@ internal static class KakaoTestHost
                 ["callbackUrl"] = callbackUrl,
             },
             ["bot"] = new { id = "kakao-bot", name = "테스트 봇" },
-            ["action"] = new { id = "a1", name = "스킬", @params = new Dictionary<string, string> { ["secureimage"] = value }, detailParams = new { }, clientExtra = (object?)null },
+            ["action"] = new { id = "a1", name = "스킬", @params = new Dictionary<string, string> { [parameter] = value }, detailParams = new { }, clientExtra = (object?)null },
             ["contexts"] = Array.Empty<object>(),
         });
     }
 
-    public static async Task<JsonElement> PostSkillAsync(this HttpClient client, string body, string? callbackToken = null)
+    public static Task<JsonElement> PostSkillAsync(this HttpClient client, string body, string? callbackToken = null) =>
+        client.PostSkillAsync(Encoding.UTF8.GetBytes(body), callbackToken);
+
+    /// <summary>Posts <paramref name="body"/> byte for byte (also bytes that are not UTF-8) and checks the answer is a 200 SkillResponse.</summary>
+    public static async Task<JsonElement> PostSkillAsync(this HttpClient client, byte[] body, string? callbackToken = null)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/kakao/skill") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/kakao/skill") { Content = content };
         if (callbackToken is not null)
         {
             request.Headers.Add("x-kakao-callback-token", callbackToken);

@@ -78,4 +78,54 @@ public sealed class KakaoFetchPolicyTests
     {
         Assert.Equal(allowed, KakaoFetchPolicy.CheckUrl(new Uri(url), Allowed) is null);
     }
+
+    [Theory]
+    [InlineData("http://secure.kakaocdn.net/a.jpg\0")]
+    [InlineData("http://secure.kakaocdn.net/a\0.jpg")]
+    [InlineData("http://secure.kakaocdn.net/a.jpg\r\nX-Injected: 1")]
+    [InlineData("http://secure.kakaocdn.net/a .jpg")]
+    [InlineData("http://secure.kakaocdn.net/a.jpg\u0085")]
+    [InlineData("http://secure.kakaocdn.net/a.jpg\u007f")]
+    [InlineData("/relative/a.jpg")]
+    [InlineData("")]
+    [InlineData(null)]
+    public void Payload_text_with_control_characters_or_whitespace_is_no_url(string? text)
+    {
+        Assert.Null(KakaoFetchPolicy.ParseUrl(text));
+    }
+
+    [Fact]
+    public void A_url_over_the_length_limit_is_no_url()
+    {
+        var prefix = "http://secure.kakaocdn.net/a.jpg?pad=";
+
+        Assert.NotNull(KakaoFetchPolicy.ParseUrl(prefix + new string('a', KakaoFetchPolicy.MaxUrlLength - prefix.Length)));
+        Assert.Null(KakaoFetchPolicy.ParseUrl(prefix + new string('a', KakaoFetchPolicy.MaxUrlLength - prefix.Length + 1)));
+    }
+
+    [Theory]
+    [InlineData(600, 600)] // Kakao's usual ten minutes: trusted
+    [InlineData(900, 900)] // exactly the cap
+    [InlineData(901, 900)] // beyond the cap: capped
+    [InlineData(253402300798 - 1_795_424_400, 900)] // year 9999: capped
+    [InlineData(-5, -5)] // already expired: stays expired
+    public void The_deadline_is_the_urls_expires_capped_at_the_maximum_lifetime_after_receipt(long expiresInSeconds, long deadlineInSeconds)
+    {
+        var receivedAt = DateTimeOffset.FromUnixTimeSeconds(1_795_424_400);
+        var url = new Uri($"http://secure.kakaocdn.net/a.jpg?expires={receivedAt.ToUnixTimeSeconds() + expiresInSeconds}");
+
+        var deadline = KakaoFetchPolicy.Deadline(url, receivedAt, TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(15));
+
+        Assert.Equal(receivedAt.AddSeconds(deadlineInSeconds), deadline);
+    }
+
+    [Fact]
+    public void A_url_without_expires_gets_the_default_lifetime_within_the_cap()
+    {
+        var receivedAt = DateTimeOffset.FromUnixTimeSeconds(1_795_424_400);
+        var url = new Uri("http://secure.kakaocdn.net/a.jpg");
+
+        Assert.Equal(receivedAt.AddMinutes(10), KakaoFetchPolicy.Deadline(url, receivedAt, TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(15)));
+        Assert.Equal(receivedAt.AddMinutes(5), KakaoFetchPolicy.Deadline(url, receivedAt, TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(5)));
+    }
 }

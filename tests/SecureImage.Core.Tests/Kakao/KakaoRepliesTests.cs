@@ -32,4 +32,26 @@ public sealed class KakaoRepliesTests
             Assert.InRange(response.Template.QuickReplies!.Count, 0, SkillResponse.MaxQuickReplies);
         }
     }
+
+    [Fact]
+    public void The_outcomes_of_a_request_are_read_from_its_queue_rows_and_the_count_beyond_the_limit()
+    {
+        var requestId = Guid.NewGuid();
+        var image = Guid.NewGuid();
+        var deadline = DateTimeOffset.UnixEpoch;
+        var rows = new[]
+        {
+            new KakaoFetchStatus(Guid.NewGuid(), requestId, 0, KakaoFetchState.Done, 1, image, null, deadline),
+            new KakaoFetchStatus(Guid.NewGuid(), requestId, 1, KakaoFetchState.Pending, 2, null, KakaoFetchErrors.FetchFailed, deadline),
+            new KakaoFetchStatus(Guid.NewGuid(), requestId, 2, KakaoFetchState.Failed, 0, null, KakaoFetchErrors.RefusedUrl, deadline),
+            new KakaoFetchStatus(Guid.NewGuid(), requestId, 3, KakaoFetchState.Failed, 3, null, null, deadline),
+        };
+
+        var outcomes = KakaoImageOutcome.FromQueue(rows, refusedBeyondLimit: 2);
+
+        Assert.Equal(
+            [new(0, image, null), new(1, null, null), new(2, null, KakaoFetchErrors.RefusedUrl), new(3, null, KakaoFetchErrors.FetchFailed), new(4, null, KakaoFetchErrors.TooMany), new KakaoImageOutcome(5, null, KakaoFetchErrors.TooMany)],
+            outcomes);
+        Assert.Equal([new KakaoImageOutcome(0, null, KakaoFetchErrors.TooMany)], KakaoImageOutcome.FromQueue([], 1));
+    }
 }

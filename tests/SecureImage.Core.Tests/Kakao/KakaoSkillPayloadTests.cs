@@ -132,7 +132,7 @@ public sealed class KakaoSkillPayloadTests
     [Fact]
     public void A_missing_plugin_parameter_is_reported()
     {
-        var request = Parse(Payload(new { @params = new Dictionary<string, string> { ["other"] = PluginValue("Y", $"List({U1})") } }));
+        var request = Parse(Payload(new { @params = new Dictionary<string, string> { ["other"] = "사진", ["list"] = $"List({U1})" } }));
 
         Assert.Equal(KakaoPayloadProblem.PluginValueMissing, request.Problem);
         Assert.Equal("user-key-1", request.UserKey);

@@ -26,12 +26,12 @@ public sealed class SqliteKakaoFetchQueueContractTests : KakaoFetchQueueContract
         return (catalog, new SqliteKakaoFetchQueue(options));
     }
 
-    protected override async Task<long> CountStoredUrlsAsync()
+    protected override async Task<long> ScalarAsync(string sql)
     {
         await using var connection = new SqliteConnection($"{ConnectionString};Pooling=False");
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM kakao_fetches WHERE url IS NOT NULL;";
-        return (long)(await command.ExecuteScalarAsync())!;
+        command.CommandText = sql;
+        return await command.ExecuteScalarAsync() is long value ? value : 0;
     }
 }

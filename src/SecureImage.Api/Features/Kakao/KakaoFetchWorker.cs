@@ -79,6 +79,7 @@ internal sealed class KakaoFetchProcessor(
     ImageIngestion ingestion,
     KakaoImageFetcher fetcher,
     KakaoRequestTracker tracker,
+    KakaoCallbackSignal callbackSignal,
     ServiceMetrics metrics,
     TimeProvider timeProvider,
     ILogger<KakaoFetchProcessor> logger)
@@ -138,6 +139,7 @@ internal sealed class KakaoFetchProcessor(
             var image = await ingestion.CommitAsync(stored, consent, stoppingToken);
             await queue.MarkDoneAsync(fetch.Id, image.Id, timeProvider.UtcNowMilliseconds(), CancellationToken.None);
             tracker.Report(fetch.RequestId, new KakaoImageOutcome(fetch.Position, image.Id, null));
+            callbackSignal.Wake();
             activity?.SetTag(Tracing.Tags.Outcome, "stored");
             activity?.SetTag(Tracing.Tags.ImageId, image.Id);
             metrics.Uploaded("kakao", Tracing.FormatOf(image.ContentType));
@@ -202,6 +204,7 @@ internal sealed class KakaoFetchProcessor(
         }
 
         tracker.Report(fetch.RequestId, new KakaoImageOutcome(fetch.Position, null, reason));
+        callbackSignal.Wake();
         KakaoLog.FetchGivenUp(logger, fetch.Id, reason, claim.Attempt);
     }
 

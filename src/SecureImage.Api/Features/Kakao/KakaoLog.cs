@@ -8,8 +8,8 @@ internal static partial class KakaoLog
     [LoggerMessage(Level = LogLevel.Information, Message = "Kakao skill request by bot {BotId}: {Outcome}.")]
     public static partial void SkillAnswered(ILogger logger, string botId, string outcome);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Kakao skill payload not usable: {Problem}.")]
-    public static partial void PayloadProblem(ILogger logger, KakaoPayloadProblem problem);
+    [LoggerMessage(Message = "Kakao skill payload not usable: {Problem}.")]
+    public static partial void PayloadProblem(ILogger logger, LogLevel level, KakaoPayloadProblem problem);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Kakao skill request failed ({ExceptionType}); answered with a friendly SkillResponse.")]
     public static partial void SkillFailed(ILogger logger, string exceptionType, Exception exception);
@@ -29,8 +29,14 @@ internal static partial class KakaoLog
     [LoggerMessage(Level = LogLevel.Error, Message = "Kakao fetch {FetchId} failed unexpectedly ({ExceptionType}); its lease will expire and it will be retried.")]
     public static partial void FetchCrashed(ILogger logger, Guid fetchId, string exceptionType, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Kakao callback for request {RequestId} answered {Status}.")]
-    public static partial void CallbackSent(ILogger logger, Guid requestId, int status);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Kakao callback for request {RequestId} answered {Status} ({KakaoStatus}).")]
+    public static partial void CallbackSent(ILogger logger, Guid requestId, int status, string kakaoStatus);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} Kakao callbacks expired before they could be sent; their URLs and tokens are forgotten.")]
+    public static partial void CallbacksExpired(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kakao callback for request {RequestId} could not be armed ({ExceptionType}); answered 'received' instead.")]
+    public static partial void CallbackNotArmed(ILogger logger, Guid requestId, string exceptionType);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Kakao callback for request {RequestId} could not be sent ({ExceptionType}).")]
     public static partial void CallbackFailed(ILogger logger, Guid requestId, string exceptionType);

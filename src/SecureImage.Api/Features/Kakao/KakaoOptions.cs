@@ -12,7 +12,7 @@ internal sealed class KakaoOptions
     /// <summary>Redirects followed per fetch; each target is checked against the allow-list again.</summary>
     public const int MaxRedirects = 3;
 
-    /// <summary>The Open Builder parameter the secure image plugin's result is bound to.</summary>
+    /// <summary>The Open Builder parameter the secure image plugin's result is bound to: looked at first; when absent, the result is found by its shape under any name.</summary>
     [Required]
     [RegularExpression("^[A-Za-z0-9_.-]{1,100}$")]
     public string PluginParameter { get; set; } = "secureimage";
@@ -31,7 +31,7 @@ internal sealed class KakaoOptions
 
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>How long after the request the callback is sent at the latest (Kakao's callback URL lives about a minute).</summary>
+    /// <summary>When after the request the callback is sent with what is known, if the images are not all settled by then (Kakao's callback URL lives about a minute).</summary>
     public TimeSpan CallbackWindow { get; set; } = TimeSpan.FromSeconds(45);
 
     /// <summary>How long a claimed fetch stays leased; a process that dies leaves it to others after this.</summary>
@@ -42,6 +42,15 @@ internal sealed class KakaoOptions
 
     /// <summary>URL lifetime assumed when a URL carries no <c>expires</c>.</summary>
     public TimeSpan DefaultUrlLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// The latest a URL is tried after the request was received, whatever its <c>expires</c> claims
+    /// (Kakao's URLs live about 10 minutes); at this point the fetch gives up and its URL is forgotten.
+    /// </summary>
+    public TimeSpan MaxUrlLifetime { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>The most <see cref="MaxUrlLifetime"/> may be: a capability URL kept for longer is a liability, not a feature.</summary>
+    public static readonly TimeSpan MaxUrlLifetimeLimit = TimeSpan.FromHours(1);
 
     [Range(1, 64)]
     public int MaxConcurrentFetches { get; set; } = 4;
@@ -67,6 +76,7 @@ internal sealed class ValidateKakaoOptions(IHostEnvironment environment) : IVali
             (nameof(options.FetchLease), options.FetchLease),
             (nameof(options.PollInterval), options.PollInterval),
             (nameof(options.DefaultUrlLifetime), options.DefaultUrlLifetime),
+            (nameof(options.MaxUrlLifetime), options.MaxUrlLifetime),
         })
         {
             if (value <= TimeSpan.Zero)
@@ -80,9 +90,19 @@ internal sealed class ValidateKakaoOptions(IHostEnvironment environment) : IVali
             errors.Add("SecureImage:Kakao:ResponseBudget must stay under Kakao's 5-second limit.");
         }
 
-        if (options.CallbackWindow >= TimeSpan.FromMinutes(1))
+        if (options.CallbackWindow >= KakaoCallbacks.UrlLifetime)
         {
             errors.Add("SecureImage:Kakao:CallbackWindow must stay under the callback URL's one-minute life.");
+        }
+
+        if (options.MaxUrlLifetime > KakaoOptions.MaxUrlLifetimeLimit)
+        {
+            errors.Add($"SecureImage:Kakao:MaxUrlLifetime must be at most {KakaoOptions.MaxUrlLifetimeLimit:c}: Kakao's URLs live about 10 minutes.");
+        }
+
+        if (options.DefaultUrlLifetime > options.MaxUrlLifetime)
+        {
+            errors.Add("SecureImage:Kakao:DefaultUrlLifetime must not exceed MaxUrlLifetime.");
         }
 
         if (options.FetchLease <= options.FetchTimeout)

@@ -4,9 +4,9 @@ using SecureImage.Core.Kakao;
 namespace SecureImage.Api.Features.Kakao;
 
 /// <summary>
-/// In-memory watchers for skill requests still waiting on their fetches (to answer within the budget
-/// or on the callback). Only a convenience: the queue is the record, so a restart loses a watcher,
-/// never an image.
+/// In-memory watchers for skill requests still waiting on their fetches within the response budget.
+/// Only a convenience: the queue is the record (callbacks are composed from it), so a restart loses a
+/// watcher, never an image or an answer.
 /// </summary>
 internal sealed class KakaoRequestTracker
 {
@@ -87,7 +87,13 @@ internal sealed class KakaoRequestTracker
 }
 
 /// <summary>Wakes the fetch worker when new fetches were queued, so it need not wait for its next poll.</summary>
-internal sealed class KakaoFetchSignal
+internal sealed class KakaoFetchSignal : KakaoSignal;
+
+/// <summary>Wakes the callback sender when a fetch settled or a callback was armed here (other instances' work is found by polling).</summary>
+internal sealed class KakaoCallbackSignal : KakaoSignal;
+
+/// <summary>A wake-up for a polling loop; one subclass per loop, so each is its own singleton.</summary>
+internal abstract class KakaoSignal
 {
     private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

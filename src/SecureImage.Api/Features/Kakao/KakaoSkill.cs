@@ -16,9 +16,9 @@ internal static class KakaoJson
 }
 
 /// <summary>
-/// One skill request: parse leniently, record the plugin consent, persist the fetches, then wait for
-/// them within the response budget; answer with the result, or hand it to the callback, or answer
-/// "received" and let the worker finish.
+/// One skill request: parse leniently, record the plugin consent, persist the fetches (and the callback,
+/// held), then wait for them within the response budget; answer with the result, or arm the durable
+/// callback and answer <c>useCallback</c>, or answer "received" and let the worker finish.
 /// </summary>
 internal sealed class KakaoSkill(
     IImageCatalog catalog,
@@ -26,7 +26,7 @@ internal sealed class KakaoSkill(
     SubjectHasher subjectHasher,
     KakaoRequestTracker tracker,
     KakaoFetchSignal signal,
-    KakaoCallbacks callbacks,
+    KakaoCallbackSignal callbackSignal,
     IOptions<KakaoOptions> options,
     TimeProvider timeProvider,
     ILogger<KakaoSkill> logger)
@@ -41,7 +41,8 @@ internal sealed class KakaoSkill(
         var parsed = KakaoSkillPayload.Parse(body.Span, settings.PluginParameter);
         if (parsed.Problem != KakaoPayloadProblem.None)
         {
-            KakaoLog.PayloadProblem(logger, parsed.Problem);
+            // Text that does not decode is a broken or hostile sender: worth a warning, never an outage.
+            KakaoLog.PayloadProblem(logger, parsed.Problem == KakaoPayloadProblem.Undecodable ? LogLevel.Warning : LogLevel.Information, parsed.Problem);
             return Answer(botId, KakaoReplies.Invalid());
         }
 
@@ -58,7 +59,7 @@ internal sealed class KakaoSkill(
         if (parsed.UserKey is null)
         {
             // Without the user key there is no subject to record the consent for.
-            KakaoLog.PayloadProblem(logger, KakaoPayloadProblem.PluginValueMalformed);
+            KakaoLog.PayloadProblem(logger, LogLevel.Information, KakaoPayloadProblem.PluginValueMalformed);
             return Answer(botId, KakaoReplies.Invalid());
         }
 
@@ -68,18 +69,18 @@ internal sealed class KakaoSkill(
 
         var requestId = Guid.NewGuid();
         var fetches = new List<KakaoFetch>();
-        var settled = new List<KakaoImageOutcome>();
+        var refusals = new List<KakaoRefusal>();
         for (var position = 0; position < parsed.SecureUrls.Count; position++)
         {
-            var url = Uri.TryCreate(parsed.SecureUrls[position], UriKind.Absolute, out var parsedUrl) ? parsedUrl : null;
-            var deadline = url is null ? now : KakaoSkillPayload.ExpiresAt(url) ?? now + settings.DefaultUrlLifetime;
+            var url = KakaoFetchPolicy.ParseUrl(parsed.SecureUrls[position]);
+            var deadline = url is null ? now : KakaoFetchPolicy.Deadline(url, now, settings.DefaultUrlLifetime, settings.MaxUrlLifetime);
             if (KakaoFetchPolicy.CheckUrl(url, settings.EffectiveAllowedHosts) is { } refused)
             {
-                settled.Add(new KakaoImageOutcome(position, null, refused));
+                refusals.Add(new KakaoRefusal(Guid.NewGuid(), position, refused));
             }
             else if (deadline <= now)
             {
-                settled.Add(new KakaoImageOutcome(position, null, KakaoFetchErrors.Expired));
+                refusals.Add(new KakaoRefusal(Guid.NewGuid(), position, KakaoFetchErrors.Expired));
             }
             else
             {
@@ -88,36 +89,79 @@ internal sealed class KakaoSkill(
         }
 
         var total = parsed.SecureUrls.Count + parsed.ExtraUrlsRefused;
-        settled.AddRange(Enumerable.Range(parsed.SecureUrls.Count, parsed.ExtraUrlsRefused).Select(p => new KakaoImageOutcome(p, null, KakaoFetchErrors.TooMany)));
+        var settled = refusals.Select(r => new KakaoImageOutcome(r.Position, null, r.Reason))
+            .Concat(Enumerable.Range(parsed.SecureUrls.Count, parsed.ExtraUrlsRefused).Select(p => new KakaoImageOutcome(p, null, KakaoFetchErrors.TooMany)));
+        var callback = fetches.Count > 0 ? Callback(parsed, callbackToken, now - timeProvider.GetElapsedTime(startedAt)) : null;
         var watcher = tracker.Watch(requestId, total, settled);
         try
         {
             if (fetches.Count > 0)
             {
-                // Persisted before anything is answered: from here a crash cannot lose these images.
-                await queue.EnqueueAsync(fetches, now, cancellationToken);
+                // Persisted before anything is answered, the callback with them: from here a crash loses
+                // neither these images nor, once armed, the user's answer.
+                await queue.EnqueueAsync(new KakaoRequest(requestId, botId, consent.Id, fetches, refusals, callback), now, cancellationToken);
                 signal.Wake();
             }
 
             if (await watcher.WaitAsync(settings.ResponseBudget - timeProvider.GetElapsedTime(startedAt), timeProvider, cancellationToken))
             {
+                if (callback is not null)
+                {
+                    await CloseUnusedCallbackAsync(requestId);
+                }
+
                 return Answer(botId, KakaoReplies.Final(requestId, watcher.Snapshot()));
             }
         }
-        catch
+        finally
         {
             tracker.Forget(requestId);
-            throw;
         }
 
-        if (KakaoCallbacks.ParseCallbackUrl(parsed.CallbackUrl) is { } callbackUrl)
+        if (callback is not null && await ArmCallbackAsync(requestId))
         {
-            callbacks.Schedule(callbackUrl, callbackToken, requestId, watcher, settings.CallbackWindow - timeProvider.GetElapsedTime(startedAt));
+            callbackSignal.Wake();
             return Answer(botId, KakaoReplies.UseCallback(), "callback");
         }
 
-        tracker.Forget(requestId);
         return Answer(botId, KakaoReplies.Received(requestId, fetches.Count));
+    }
+
+    /// <summary>The callback to hold for this request, or null when it offered none (or one the service cannot use as given).</summary>
+    private KakaoCallback? Callback(KakaoSkillRequest parsed, string? token, DateTimeOffset receivedAt) =>
+        KakaoCallbacks.ParseCallbackUrl(parsed.CallbackUrl) is { } url && KakaoCallbacks.IsUsableToken(token)
+            ? new KakaoCallback(url.AbsoluteUri, token, receivedAt + options.Value.CallbackWindow, receivedAt + KakaoCallbacks.UrlLifetime, parsed.ExtraUrlsRefused)
+            : null;
+
+    /// <summary>
+    /// Held → pending just before answering <c>useCallback</c>: from now any instance may send it. Should
+    /// the catalog fail here, the answer is "received" instead (the images are durable either way), and the
+    /// held callback, which no one sends, expires.
+    /// </summary>
+    private async Task<bool> ArmCallbackAsync(Guid requestId)
+    {
+        try
+        {
+            return await queue.ArmCallbackAsync(requestId, timeProvider.GetUtcNow(), CancellationToken.None);
+        }
+        catch (CatalogUnavailableException ex)
+        {
+            KakaoLog.CallbackNotArmed(logger, requestId, ex.InnerException?.GetType().Name ?? ex.GetType().Name);
+            return false;
+        }
+    }
+
+    /// <summary>Answered directly: the held callback is closed and its URL and token forgotten now rather than at expiry.</summary>
+    private async Task CloseUnusedCallbackAsync(Guid requestId)
+    {
+        try
+        {
+            await queue.CompleteCallbackAsync(requestId, KakaoCallbackState.Answered, timeProvider.GetUtcNow(), CancellationToken.None);
+        }
+        catch (CatalogUnavailableException)
+        {
+            // A held callback is never sent; the expiry sweep forgets it.
+        }
     }
 
     private SkillResponse Answer(string botId, SkillResponse response, string? outcome = null)
