@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 
 namespace SecureImage.Api.Tests.TestSupport;
 
@@ -58,6 +59,9 @@ public sealed class SecureImageFactory : WebApplicationFactory<Program>
     }
 
     public ManualTimeProvider Time { get; } = new();
+
+    /// <summary>Everything the host logged (at the levels its configuration lets through).</summary>
+    public CapturedLogs Logs { get; } = new();
 
     public string DataDirectory { get; }
 
@@ -131,6 +135,7 @@ public sealed class SecureImageFactory : WebApplicationFactory<Program>
             builder.UseSetting(key, value);
         }
 
+        builder.ConfigureLogging(logging => logging.AddProvider(Logs));
         builder.ConfigureServices(services =>
         {
             services.RemoveAll<TimeProvider>();
