@@ -210,6 +210,12 @@ public sealed class LinkSignerForgeryTests
 
     private void Check(string? signature, List<string> failures)
     {
+        // A derived form can equal the valid signature (standard base64 of a MAC without '-' or '_'): that one must verify.
+        if (signature == _link.Signature)
+        {
+            return;
+        }
+
         if (Verifies(_imageId, ValidExp, _link.KeyId, signature, out var error))
         {
             failures.Add($"'{signature}' verified");
