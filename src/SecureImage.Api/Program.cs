@@ -39,7 +39,9 @@ app.UseAuthentication();
 app.UseAuthorization();
 app.UseAntiforgery();
 
-app.MapOpenApi();
+// Only the one document: any other name falls through to the standard 404 problem (the OpenAPI endpoint's own
+// answer is text/plain and repeats the requested name).
+app.MapOpenApi("/openapi/{documentName:regex(^v1$)}.json");
 app.MapHealthEndpoints();
 app.MapConsentsEndpoints();
 app.MapUploadsEndpoints();

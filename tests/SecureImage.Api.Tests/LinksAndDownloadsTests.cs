@@ -106,6 +106,77 @@ public sealed class LinksAndDownloadsTests : IDisposable
     }
 
     [Fact]
+    public async Task Hundreds_of_forged_and_malformed_links_all_answer_the_one_403_link_invalid_and_log_no_error()
+    {
+        var client = _factory.CreateBotClient();
+        var consentId = await client.CreateConsentAsync();
+        var uploaded = await client.UploadOkAsync(consentId, Corpus.Read("jpg_Canon_40D.jpg"));
+        var anonymous = _factory.CreateAnonymousClient();
+        var query = System.Web.HttpUtility.ParseQueryString(new Uri(uploaded.Link.Url).Query);
+        var (exp, kid, sig) = (query["exp"]!, query["kid"]!, query["sig"]!);
+        var path = $"/v1/downloads/{uploaded.Id}";
+
+        // Query strings as a client could send them: values escaped, and raw ones the server has to decode itself.
+        var random = new Random(1305);
+        const string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        var printable = new string([.. Enumerable.Range(0x21, 0x7E - 0x20).Select(c => (char)c)]);
+        var forged = new List<string>();
+        string Escaped(string e, string k, string s) => $"?exp={Uri.EscapeDataString(e)}&kid={Uri.EscapeDataString(k)}&sig={Uri.EscapeDataString(s)}";
+        string RandomText(string chars, int length) => new([.. Enumerable.Range(0, length).Select(_ => chars[random.Next(chars.Length)])]);
+        for (var i = 0; i < 100; i++)
+        {
+            forged.Add(Escaped(exp, kid, RandomText(printable, 43)));
+            forged.Add(Escaped(exp, kid, RandomText(alphabet, 43)));
+        }
+
+        for (var position = 0; position < sig.Length; position++)
+        {
+            var changed = sig.ToCharArray();
+            changed[position] = printable.Where(c => c != sig[position]).ElementAt(random.Next(printable.Length - 1));
+            forged.Add(Escaped(exp, kid, new string(changed)));
+        }
+
+        var last = alphabet.IndexOf(sig[^1], StringComparison.Ordinal);
+        forged.AddRange(Enumerable.Range(1, 3).Select(padding => Escaped(exp, kid, sig[..^1] + alphabet[last | padding])));
+        forged.AddRange(new[] { "", sig[..^1], sig + "A", sig + "=", " " + sig, sig.Replace('-', '+').Replace('_', '/'), new string('/', 43) }.Where(s => s != sig).Select(s => Escaped(exp, kid, s)));
+        forged.AddRange(new[]
+        {
+            $"?exp={exp}&kid={kid}&sig={sig[..10]}%2B{sig[13..]}", $"?exp={exp}&kid={kid}&sig={sig[..10]}+{sig[11..]}",
+            $"?exp={exp}&kid={kid}&sig={sig[..42]}%3D", $"?exp={exp}&kid={kid}&sig={sig[..42]}.", $"?exp={exp}&kid={kid}&sig={sig[..20]}%ZZ{sig[23..]}",
+            $"?exp={exp}&kid={kid}&sig={sig}&sig={sig}", $"?exp={exp}&kid={kid}", $"?exp={exp}&kid={kid}&sig=", $"?exp={exp}&sig={sig}", $"?kid={kid}&sig={sig}", "",
+            $"?exp={exp}&kid={kid}&sig=%00{sig[1..]}", $"?exp={exp}&kid={kid}&sig={sig[..42]}%C5%81",
+        });
+        foreach (var badExp in new[] { "0" + exp, "+" + exp, "-" + exp, " " + exp, exp + " ", "99999999999999999999999", "9223372036854775807", "-1", "0", exp + ".0", "1e10", "\u0661" })
+        {
+            forged.Add(Escaped(badExp, kid, sig));
+        }
+
+        foreach (var badKid in new[] { "", new string('k', 4000), "%6Bink1", "l\u0131nk1", "\ud83d\ude00", kid.ToUpperInvariant(), kid + "\0", "link2" })
+        {
+            forged.Add(Escaped(exp, badKid, sig));
+        }
+
+        _factory.Time.Advance(TimeSpan.FromMinutes(11));
+        var expected = await ProblemBodyAsync(await anonymous.GetAsync(path + $"?exp={exp}&kid={kid}&sig={sig}"));
+        _factory.Time.Advance(TimeSpan.FromMinutes(-11));
+        var different = new List<string>();
+        foreach (var forgedQuery in forged)
+        {
+            var response = await anonymous.GetAsync(path + forgedQuery);
+            var body = response.StatusCode == HttpStatusCode.Forbidden ? await ProblemBodyAsync(response) : $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
+            if (body != expected)
+            {
+                different.Add($"{forgedQuery} -> {body}");
+            }
+        }
+
+        Assert.True(different.Count == 0, $"{different.Count} of {forged.Count} forged links got another answer, e.g.:\n{string.Join("\n", different.Take(5))}");
+        Assert.Empty(_factory.Logs.AtLeast(Microsoft.Extensions.Logging.LogLevel.Error));
+        Assert.Empty(_factory.Logs.Containing(sig[..20]));
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync(path + $"?exp={exp}&kid={kid}&sig={sig}")).StatusCode);
+    }
+
+    [Fact]
     public async Task An_image_is_served_just_before_its_expiry_and_answers_410_just_after_without_any_sweep()
     {
         var client = _factory.CreateBotClient();
@@ -148,5 +219,15 @@ public sealed class LinksAndDownloadsTests : IDisposable
         var response = await _factory.CreateAnonymousClient().GetAsync("/v1/downloads/not-a-guid?exp=1&kid=a&sig=b");
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    /// <summary>A 403 problem's body as canonical text, without the per-request trace id.</summary>
+    private static async Task<string> ProblemBodyAsync(HttpResponseMessage response)
+    {
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var body = System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+        body.Remove("traceId");
+        return body.ToJsonString();
     }
 }

@@ -98,6 +98,7 @@ internal static class SecureImageServices
         services.AddAdminDashboard(builder.Configuration, isDevelopment);
 
         services.AddProblemDetails(options => options.CustomizeProblemDetails = FrameworkProblems.UseStableTypes);
+        builder.AddKestrelProblems();
         services.AddExceptionHandler<ProblemExceptionHandler>();
         services.AddSecureImageHealthChecks();
         services.AddOpenApi();

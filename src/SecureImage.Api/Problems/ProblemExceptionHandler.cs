@@ -39,9 +39,9 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
                 }
                 break;
             case BadHttpRequestException bad:
-                (status, type, title, detail) = bad.StatusCode == StatusCodes.Status413PayloadTooLarge
-                    ? (413, Problems.Types.UploadTooLarge, "The upload is too large.", "The request body is larger than the service accepts.")
-                    : (bad.StatusCode, Problems.Types.BadRequest, "The request is not valid.", "The request could not be read.");
+                // Kestrel's own verdicts on the body (too large, too slow, malformed chunks): the same types as its verdicts on the head.
+                (status, title) = (bad.StatusCode, bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "The upload is too large." : "The request is not valid.");
+                (type, detail) = FrameworkProblems.ForStatus(status);
                 break;
             case OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested:
                 // The client went away; nobody is left to answer.

@@ -24,6 +24,7 @@ public sealed class LinkSigner
 {
     public const int KeySizeBytes = 32;
     private const int MacSize = 32;
+    private static readonly int EncodedMacLength = Base64Url.GetEncodedLength(MacSize);
     private static readonly byte[] UnknownKey = new byte[KeySizeBytes];
     private readonly KeyRing _ring;
 
@@ -46,29 +47,45 @@ public sealed class LinkSigner
         return new LinkSignature(exp, _ring.ActiveKeyId, Base64Url.EncodeToString(mac));
     }
 
-    /// <summary>True only if the signature is authentic under a key on the ring and <paramref name="now"/> is before the expiry.</summary>
+    /// <summary>
+    /// True only if the signature is authentic under a key on the ring and <paramref name="now"/> is before the expiry.
+    /// Values are checked strictly and never throw: the expiry must be canonical decimal (no sign, white space or
+    /// leading zero) and the signature the exact base64url text <see cref="Sign"/> produces, so every other spelling
+    /// of the same bytes (padding, standard base64, non-zero trailing bits, percent-encoding) is refused like a wrong one.
+    /// </summary>
     public bool Verify(Guid imageId, string? exp, string? keyId, string? signature, DateTimeOffset now)
     {
-        var expParsed = long.TryParse(exp, NumberStyles.None, CultureInfo.InvariantCulture, out var expSeconds);
+        var expParsed = long.TryParse(exp, NumberStyles.None, CultureInfo.InvariantCulture, out var expSeconds)
+            && string.Equals(exp, expSeconds.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
         var keyKnown = _ring.TryGetKey(keyId ?? "", out var key);
         if (!keyKnown)
         {
             key = UnknownKey;
         }
 
+        // The expected MAC is computed and encoded whatever was presented, so the work does not depend on the key id,
+        // the expiry or the signature's length or content.
         Span<byte> expected = stackalloc byte[MacSize];
         Compute(key, imageId, expParsed ? expSeconds : 0, expected);
+        Span<byte> expectedText = stackalloc byte[EncodedMacLength];
+        Base64Url.EncodeToUtf8(expected, expectedText);
 
-        Span<byte> presented = stackalloc byte[MacSize];
-        presented.Clear();
-        var decoded = signature is not null
-            && signature.Length == Base64Url.GetEncodedLength(MacSize)
-            && Base64Url.TryDecodeFromChars(signature, presented, out var written)
-            && written == MacSize;
+        // The presented characters as bytes; any character outside ASCII marks the value as malformed (a plain cast
+        // could turn U+0141 into 'A').
+        Span<byte> presentedText = stackalloc byte[EncodedMacLength];
+        var presented = signature.AsSpan();
+        var nonAscii = 0;
+        for (var i = 0; i < EncodedMacLength; i++)
+        {
+            var c = i < presented.Length ? presented[i] : '\0';
+            nonAscii |= c >> 7;
+            presentedText[i] = (byte)c;
+        }
 
-        var macMatches = CryptographicOperations.FixedTimeEquals(expected, presented);
+        var macMatches = CryptographicOperations.FixedTimeEquals(expectedText, presentedText);
+        var wellFormed = signature is not null & presented.Length == EncodedMacLength & nonAscii == 0;
         var notExpired = expParsed && expSeconds > now.ToUnixTimeSeconds();
-        return macMatches & decoded & keyKnown & expParsed & notExpired;
+        return macMatches & wellFormed & keyKnown & expParsed & notExpired;
     }
 
     private static void Compute(ReadOnlySpan<byte> key, Guid imageId, long expSeconds, Span<byte> mac)

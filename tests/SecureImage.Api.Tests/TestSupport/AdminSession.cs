@@ -20,7 +20,7 @@ public static partial class AdminSession
     };
 
     public static HttpClient CreateCookieClient(this SecureImageFactory factory) =>
-        factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+        factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true, BaseAddress = factory.ClientOptions.BaseAddress });
 
     /// <summary>Posts the sign-in form; returns the response (302 to /admin on success).</summary>
     public static async Task<HttpResponseMessage> PostSignInAsync(this HttpClient client, string user, string password)

@@ -3,41 +3,43 @@ using Microsoft.Extensions.Logging;
 
 namespace SecureImage.Api.Tests.TestSupport;
 
-/// <summary>One log entry as written: level, category, the formatted message and the exception's text, if any.</summary>
-public sealed record CapturedLog(LogLevel Level, string Category, string Message, string? Exception);
+/// <summary>One log entry as the service wrote it: the formatted message and the exception, if any.</summary>
+public sealed record CapturedLog(string Category, LogLevel Level, string Message, Exception? Exception)
+{
+    public override string ToString() => $"{Level} {Category}: {Message}{(Exception is null ? "" : " | " + Exception)}";
+}
 
-/// <summary>
-/// A logger provider that keeps every entry of one in-memory host, so a test can check levels and that
-/// no personal data (keys, URLs, tokens, bodies) reaches a log. Add it with
-/// <c>services.AddSingleton&lt;ILoggerProvider&gt;(logs)</c>.
-/// </summary>
+/// <summary>A logger provider that keeps every entry of the host it is added to, so tests can check levels and contents.</summary>
 public sealed class CapturedLogs : ILoggerProvider
 {
     private readonly ConcurrentQueue<CapturedLog> _entries = new();
 
     public IReadOnlyList<CapturedLog> Entries => [.. _entries];
 
-    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+    /// <summary>Entries at <paramref name="level"/> or above.</summary>
+    public IReadOnlyList<CapturedLog> AtLeast(LogLevel level) => [.. _entries.Where(e => e.Level >= level)];
+
+    /// <summary>Entries whose message or exception text contains <paramref name="text"/> (ordinal, ignoring case).</summary>
+    public IReadOnlyList<CapturedLog> Containing(string text) =>
+        [.. _entries.Where(e => e.Message.Contains(text, StringComparison.OrdinalIgnoreCase) || (e.Exception?.ToString().Contains(text, StringComparison.OrdinalIgnoreCase) ?? false))];
+
+    /// <summary>Fails when any entry (message or exception text) contains one of <paramref name="secrets"/>.</summary>
+    public void AssertNoneContain(params string[] secrets)
+    {
+        foreach (var secret in secrets)
+        {
+            var found = _entries.FirstOrDefault(e => e.Message.Contains(secret, StringComparison.Ordinal) || (e.Exception?.ToString().Contains(secret, StringComparison.Ordinal) ?? false));
+            Assert.True(found is null, $"A {found?.Level} log of {found?.Category} contains a secret: {found?.Message}");
+        }
+    }
+
+    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _entries);
 
     public void Dispose()
     {
     }
 
-    /// <summary>Fails when any entry (message or exception) contains one of <paramref name="secrets"/>.</summary>
-    public void AssertNoneContain(params string[] secrets)
-    {
-        foreach (var entry in Entries)
-        {
-            foreach (var secret in secrets)
-            {
-                Assert.False(
-                    entry.Message.Contains(secret, StringComparison.Ordinal) || (entry.Exception?.Contains(secret, StringComparison.Ordinal) ?? false),
-                    $"A {entry.Level} log of {entry.Category} contains a secret: {entry.Message}");
-            }
-        }
-    }
-
-    private sealed class Logger(CapturedLogs owner, string category) : ILogger
+    private sealed class Logger(string category, ConcurrentQueue<CapturedLog> entries) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull => null;
@@ -45,6 +47,6 @@ public sealed class CapturedLogs : ILoggerProvider
         public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            owner._entries.Enqueue(new CapturedLog(logLevel, category, formatter(state, exception), exception?.ToString()));
+            entries.Enqueue(new CapturedLog(category, logLevel, formatter(state, exception), exception));
     }
 }

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 
 namespace SecureImage.Api.Tests.TestSupport;
 
@@ -59,11 +60,14 @@ public sealed class SecureImageFactory : WebApplicationFactory<Program>
 
     public ManualTimeProvider Time { get; } = new();
 
+    /// <summary>Everything the host logged (at the levels its configuration lets through).</summary>
+    public CapturedLogs Logs { get; } = new();
+
     public string DataDirectory { get; }
 
     public HttpClient CreateBotClient(string apiKey = BotAKey)
     {
-        var client = CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        var client = CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, BaseAddress = ClientOptions.BaseAddress });
         client.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
         return client;
     }
@@ -110,7 +114,20 @@ public sealed class SecureImageFactory : WebApplicationFactory<Program>
         return output;
     }
 
-    public HttpClient CreateAnonymousClient() => CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+    /// <summary>
+    /// The service on a real Kestrel server (127.0.0.1, a free port) instead of the in-memory test server, for what only
+    /// Kestrel does: parsing raw requests. <see cref="WebApplicationFactory{TEntryPoint}.ClientOptions"/> has its address.
+    /// </summary>
+    public static SecureImageFactory OnKestrel(IDictionary<string, string?>? settings = null)
+    {
+        var all = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>()) { ["urls"] = "http://127.0.0.1:0" };
+        var factory = new SecureImageFactory("Testing", all);
+        factory.UseKestrel();
+        factory.StartServer();
+        return factory;
+    }
+
+    public HttpClient CreateAnonymousClient() => CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, BaseAddress = ClientOptions.BaseAddress });
 
     public static string Sha256Hex(string value) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
 
@@ -131,6 +148,7 @@ public sealed class SecureImageFactory : WebApplicationFactory<Program>
             builder.UseSetting(key, value);
         }
 
+        builder.ConfigureLogging(logging => logging.AddProvider(Logs));
         builder.ConfigureServices(services =>
         {
             services.RemoveAll<TimeProvider>();

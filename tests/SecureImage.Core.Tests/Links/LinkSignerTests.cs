@@ -6,7 +6,7 @@ namespace SecureImage.Core.Tests.Links;
 
 public sealed class LinkSignerTests
 {
-    private const string Base64UrlAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    internal const string Base64UrlAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     private static readonly DateTimeOffset Now = DateTimeOffset.FromUnixTimeMilliseconds(1_760_000_000_250);
     private static readonly DateTimeOffset Expiry = DateTimeOffset.FromUnixTimeSeconds(1_760_000_600);
     private readonly Guid _imageId = Guid.NewGuid();

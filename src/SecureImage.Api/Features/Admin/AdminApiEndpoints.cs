@@ -1,10 +1,10 @@
 using System.Security.Claims;
-using System.Text.Json;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using SecureImage.Api.Configuration;
 using SecureImage.Api.Jobs;
+using SecureImage.Api.Problems;
 using SecureImage.Api.Security;
 using SecureImage.Core;
 using SecureImage.Core.Catalog;
@@ -76,6 +76,14 @@ internal static partial class AdminApiEndpoints
     public const int MaxCsvRows = 100_000;
     public const int MaxReasonLength = 500;
 
+    /// <summary>
+    /// The dates the dashboard accepts in <c>from</c> and <c>to</c> (inclusive): no audit event is older than the Unix
+    /// epoch, and the bound keeps bucket arithmetic (a day or 30 days either side) inside what a date can hold.
+    /// </summary>
+    public static readonly DateTimeOffset EarliestDate = DateTimeOffset.UnixEpoch;
+
+    public static readonly DateTimeOffset LatestDate = new(9999, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
     public static RouteGroupBuilder MapAdminApiEndpoints(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup(AdminDefaults.ApiPath).RequireAuthorization(AdminDefaults.Policy).WithTags("Admin");
@@ -136,6 +144,11 @@ internal static partial class AdminApiEndpoints
                 break;
             default:
                 return Problems.Problems.BadRequest("bucket must be 'hour' or 'day'.");
+        }
+
+        if (DateRangeProblem(from, to) is { } outOfRange)
+        {
+            return outOfRange;
         }
 
         var width = DashboardSeries.Width(size);
@@ -243,25 +256,16 @@ internal static partial class AdminApiEndpoints
     public static async Task<Results<Ok<ReleaseResponse>, ProblemHttpResult>> ReleaseHoldAsync(
         Guid id, HttpRequest request, IRetentionCatalog retention, TimeProvider timeProvider, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
-        if (!request.HasJsonContentType())
+        var (body, problem) = await JsonRequestBody.ReadAsync<ReleaseRequest>(request, "Send application/json: {\"reason\": \"…\"}.", cancellationToken);
+        if (problem is not null)
         {
-            return Problems.Problems.UnsupportedMediaType("Send application/json: {\"reason\": \"…\"}.");
+            return problem;
         }
 
-        string reason;
-        try
+        var reason = body?.Reason?.Trim() ?? "";
+        if (reason.Length == 0 || reason.Length > MaxReasonLength || HasControlCharacter(reason))
         {
-            var body = await request.ReadFromJsonAsync<ReleaseRequest>(cancellationToken);
-            reason = body?.Reason?.Trim() ?? "";
-        }
-        catch (JsonException)
-        {
-            return Problems.Problems.BadRequest("The body is not valid JSON.");
-        }
-
-        if (reason.Length == 0 || reason.Length > MaxReasonLength)
-        {
-            return Problems.Problems.BadRequest($"A reason (1–{MaxReasonLength} characters) is required to release a legal hold.");
+            return Problems.Problems.BadRequest($"A reason (1–{MaxReasonLength} characters, no control characters) is required to release a legal hold.");
         }
 
         var user = AdminUser(request.HttpContext.User);
@@ -288,9 +292,18 @@ internal static partial class AdminApiEndpoints
     }
 
     private static ProblemHttpResult? AuditFilterProblem(DateTimeOffset? from, DateTimeOffset? to, string? kind, string? bot) =>
-        from is not null && to is not null && from >= to ? Problems.Problems.BadRequest("from must be before to.")
-        : kind?.Length > 64 || bot?.Length > 64 ? Problems.Problems.BadRequest("kind and bot are at most 64 characters.")
-        : null;
+        DateRangeProblem(from, to)
+        ?? (from is not null && to is not null && from >= to ? Problems.Problems.BadRequest("from must be before to.")
+        : kind?.Length > 64 || bot?.Length > 64 || HasControlCharacter(kind) || HasControlCharacter(bot) ? Problems.Problems.BadRequest("kind and bot are at most 64 characters, without control characters.")
+        : null);
+
+    private static ProblemHttpResult? DateRangeProblem(DateTimeOffset? from, DateTimeOffset? to) =>
+        from < EarliestDate || from > LatestDate || to < EarliestDate || to > LatestDate
+            ? Problems.Problems.BadRequest($"from and to must lie between {EarliestDate:yyyy-MM-dd} and {LatestDate:yyyy-MM-dd} (UTC).")
+            : null;
+
+    // PostgreSQL text cannot hold U+0000: such a value would fail in the database (a 503) instead of being refused.
+    private static bool HasControlCharacter(string? value) => value is not null && value.Any(char.IsControl);
 
     private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 

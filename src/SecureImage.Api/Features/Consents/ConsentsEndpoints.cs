@@ -1,5 +1,4 @@
 using System.Security.Claims;
-using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using SecureImage.Api.Problems;
 using SecureImage.Api.Security;
@@ -36,19 +35,11 @@ internal static partial class ConsentsEndpoints
     public static async Task<Results<Created<ConsentCreatedResponse>, ProblemHttpResult>> CreateConsentAsync(
         HttpRequest request, ClaimsPrincipal user, IImageCatalog catalog, SubjectHasher hasher, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
-        if (!request.HasJsonContentType())
+        var (body, problem) = await JsonRequestBody.ReadAsync<CreateConsentRequest>(
+            request, "Send the consent as application/json: {\"subjectId\", \"purpose\", \"policyVersion\"}.", cancellationToken);
+        if (problem is not null)
         {
-            return Problems.Problems.UnsupportedMediaType("Send the consent as application/json: {\"subjectId\", \"purpose\", \"policyVersion\"}.");
-        }
-
-        CreateConsentRequest? body;
-        try
-        {
-            body = await request.ReadFromJsonAsync<CreateConsentRequest>(cancellationToken);
-        }
-        catch (JsonException)
-        {
-            return Problems.Problems.BadRequest("The body is not valid JSON.");
+            return problem;
         }
 
         if (body is null)
@@ -58,7 +49,9 @@ internal static partial class ConsentsEndpoints
 
         var error = Required(body.SubjectId, "subjectId", MaxSubjectIdLength)
             ?? Required(body.Purpose, "purpose", MaxPurposeLength)
-            ?? Required(body.PolicyVersion, "policyVersion", MaxPolicyVersionLength);
+            ?? Required(body.PolicyVersion, "policyVersion", MaxPolicyVersionLength)
+            ?? NoControlCharacters(body.Purpose!, "purpose")
+            ?? NoControlCharacters(body.PolicyVersion!, "policyVersion");
         if (error is not null)
         {
             return Problems.Problems.BadRequest(error);
@@ -119,6 +112,10 @@ internal static partial class ConsentsEndpoints
         string.IsNullOrWhiteSpace(value) ? $"'{name}' is required."
         : value.Length > maxLength ? $"'{name}' may be at most {maxLength} characters."
         : null;
+
+    // Purpose and policy version are stored as given (the subject id only as a hash); PostgreSQL text cannot hold U+0000.
+    private static string? NoControlCharacters(string value, string name) =>
+        value.Any(char.IsControl) ? $"'{name}' may not contain control characters." : null;
 
     private static partial class Log
     {

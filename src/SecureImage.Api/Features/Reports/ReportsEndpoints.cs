@@ -1,6 +1,6 @@
 using System.Security.Claims;
-using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
+using SecureImage.Api.Problems;
 using SecureImage.Api.Security;
 using SecureImage.Core;
 using SecureImage.Core.Catalog;
@@ -46,20 +46,13 @@ internal static class ReportsEndpoints
         var reason = "other";
         if (request.ContentLength is > 0 || request.Headers.TransferEncoding.Count > 0)
         {
-            if (!request.HasJsonContentType())
+            var (body, problem) = await JsonRequestBody.ReadAsync<ReportRequest>(request, "Send the report as application/json: {\"reason\": \"…\"}, or with no body.", cancellationToken);
+            if (problem is not null)
             {
-                return Problems.Problems.UnsupportedMediaType("Send the report as application/json: {\"reason\": \"…\"}, or with no body.");
+                return problem;
             }
 
-            try
-            {
-                var body = await request.ReadFromJsonAsync<ReportRequest>(cancellationToken);
-                reason = body?.Reason is { } code && ReasonCodes.Contains(code) ? code : "other";
-            }
-            catch (JsonException)
-            {
-                return Problems.Problems.BadRequest("The body is not valid JSON.");
-            }
+            reason = body?.Reason is { } code && ReasonCodes.Contains(code) ? code : "other";
         }
 
         // One catalog step decides: an image erased, expired or already committed to erasure (a DELETE,
