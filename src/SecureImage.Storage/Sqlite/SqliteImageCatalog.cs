@@ -62,7 +62,16 @@ public sealed partial class SqliteImageCatalog : IImageCatalog, IRetentionCatalo
         await transaction.CommitAsync(cancellationToken);
 
         // Whatever a crash left in the log (an erasure's old frames among it) goes now.
-        await ShredAsync(connection, cancellationToken);
+        ShredPending();
+        try
+        {
+            await ShredAsync(connection, cancellationToken);
+        }
+        catch (CatalogUnavailableException)
+        {
+            // Another process's readers hold the log: no reason to refuse the start; the next sweep claim retries.
+        }
+
         return true;
     });
 

@@ -41,12 +41,12 @@ public sealed class SqliteShreddingTests : IDisposable
 
         foreach (var erased in images[..20])
         {
-            Assert.Empty(FilesHolding(erased.WrappedKey!.Ciphertext));
+            Assert.Empty(FilesHolding.Bytes(Folder, erased.WrappedKey!.Ciphertext));
         }
 
         foreach (var live in images[20..])
         {
-            Assert.NotEmpty(FilesHolding(live.WrappedKey!.Ciphertext));
+            Assert.NotEmpty(FilesHolding.Bytes(Folder, live.WrappedKey!.Ciphertext));
         }
     }
 
@@ -63,8 +63,8 @@ public sealed class SqliteShreddingTests : IDisposable
             replacements.Add(replacement);
         }
 
-        Assert.All(images, image => Assert.Empty(FilesHolding(image.WrappedKey!.Ciphertext)));
-        Assert.All(replacements, key => Assert.NotEmpty(FilesHolding(key.Ciphertext)));
+        Assert.All(images, image => Assert.Empty(FilesHolding.Bytes(Folder, image.WrappedKey!.Ciphertext)));
+        Assert.All(replacements, key => Assert.NotEmpty(FilesHolding.Bytes(Folder, key.Ciphertext)));
     }
 
     [Fact]
@@ -83,11 +83,11 @@ public sealed class SqliteShreddingTests : IDisposable
         }
 
         // Where a shorter row was written over the old one the key is gone by chance; elsewhere it survives.
-        Assert.Contains(images, image => FilesHolding(image.WrappedKey!.Ciphertext).Count > 0);
+        Assert.Contains(images, image => FilesHolding.Bytes(Folder, image.WrappedKey!.Ciphertext).Count > 0);
 
         await NewCatalogAsync();
 
-        Assert.All(images, image => Assert.Empty(FilesHolding(image.WrappedKey!.Ciphertext)));
+        Assert.All(images, image => Assert.Empty(FilesHolding.Bytes(Folder, image.WrappedKey!.Ciphertext)));
     }
 
     [Fact]
@@ -151,8 +151,8 @@ public sealed class SqliteShreddingTests : IDisposable
 
         Assert.Empty(await catalog.ClaimExpiredAsync(T0.AddHours(1), 10, TimeSpan.FromMinutes(5), CancellationToken.None));
 
-        Assert.Empty(FilesHolding(images[0].WrappedKey!.Ciphertext));
-        Assert.NotEmpty(FilesHolding(images[1].WrappedKey!.Ciphertext));
+        Assert.Empty(FilesHolding.Bytes(Folder, images[0].WrappedKey!.Ciphertext));
+        Assert.NotEmpty(FilesHolding.Bytes(Folder, images[1].WrappedKey!.Ciphertext));
     }
 
     private async Task<SqliteImageCatalog> NewCatalogAsync(TimeSpan? checkpointBusyWait = null)
@@ -185,23 +185,5 @@ public sealed class SqliteShreddingTests : IDisposable
         }
 
         return images;
-    }
-
-    /// <summary>The files under the database's folder whose bytes contain <paramref name="needle"/>.</summary>
-    private List<string> FilesHolding(byte[] needle)
-    {
-        var holding = new List<string>();
-        foreach (var file in Directory.EnumerateFiles(Folder, "*", SearchOption.AllDirectories))
-        {
-            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var copy = new MemoryStream();
-            stream.CopyTo(copy);
-            if (copy.GetBuffer().AsSpan(0, (int)copy.Length).IndexOf(needle) >= 0)
-            {
-                holding.Add(Path.GetFileName(file));
-            }
-        }
-
-        return holding;
     }
 }
