@@ -25,7 +25,8 @@ public sealed class StartupTests
 
         var output = await factory.AssertRefusesToStartAsync();
 
-        Assert.Contains("active key id", output, StringComparison.Ordinal);
+        Assert.Contains("SecureImage:Keys:Links:ActiveKeyId is not the id of a key", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("missing", output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -35,7 +36,80 @@ public sealed class StartupTests
 
         var output = await factory.AssertRefusesToStartAsync();
 
-        Assert.Contains("Links:Lifetime", output, StringComparison.Ordinal);
+        Assert.Contains("SecureImage refused to start: SecureImage:Links:Lifetime must be at most 00:10:00.", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("00:10:01", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unknown_catalog_provider_is_refused_by_the_setting_name()
+    {
+        using var factory = new SecureImageFactory("Testing", settings: new Dictionary<string, string?> { ["SecureImage:Catalog:Provider"] = "MongoCatalogXyz" });
+
+        var output = await factory.AssertRefusesToStartAsync();
+
+        Assert.Contains("SecureImage refused to start: SecureImage:Catalog:Provider is invalid", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("MongoCatalogXyz", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("SecureImage:Links:Lifetime", "ten-minutes-q7")]
+    [InlineData("SecureImage:Limits:MaxUploadBytes", "20MB-q7")]
+    [InlineData("SecureImage:Retention:SweepInterval", "every-minute-q7")]
+    public async Task A_value_that_does_not_parse_is_refused_naming_the_setting_not_the_value(string key, string value)
+    {
+        using var factory = new SecureImageFactory("Testing", settings: new Dictionary<string, string?> { [key] = value });
+
+        var output = await factory.AssertRefusesToStartAsync();
+
+        Assert.Contains($"SecureImage refused to start: {key} is not a valid ", output, StringComparison.Ordinal);
+        Assert.DoesNotContain(value, output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_limit_out_of_range_is_refused_with_its_full_setting_name()
+    {
+        using var factory = new SecureImageFactory("Testing", settings: new Dictionary<string, string?> { ["SecureImage:Limits:MaxFrames"] = "0" });
+
+        var output = await factory.AssertRefusesToStartAsync();
+
+        Assert.Contains("SecureImage refused to start: SecureImage:Limits:MaxFrames is invalid", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_key_that_is_not_base64_is_refused_without_repeating_it()
+    {
+        const string NotBase64 = "not*base64*kek-secret-q7";
+        using var factory = new SecureImageFactory("Production", settings: new Dictionary<string, string?> { ["SecureImage:Keys:Kek:Keys:kek1"] = NotBase64 });
+
+        var output = await factory.AssertRefusesToStartAsync();
+
+        Assert.Contains("SecureImage refused to start: SecureImage:Keys:Kek:Keys:kek1 is not base64.", output, StringComparison.Ordinal);
+        Assert.DoesNotContain(NotBase64, output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_data_directory_that_cannot_be_created_is_refused_naming_the_setting()
+    {
+        using var factory = new SecureImageFactory("Testing", settings: new Dictionary<string, string?> { ["SecureImage:DataDirectory"] = "/dev/null/secureimage-q7" });
+
+        var output = await factory.AssertRefusesToStartAsync();
+
+        Assert.Contains("SecureImage:DataDirectory", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("secureimage-q7", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_catalog_that_does_not_answer_at_start_is_one_line_and_exit_code_69_without_its_connection_string()
+    {
+        using var factory = new SecureImageFactory("Testing", settings: new Dictionary<string, string?>
+        {
+            ["SecureImage:Catalog:Provider"] = "Postgres",
+            ["SecureImage:Catalog:ConnectionString"] = $"Host=127.0.0.1;Port={ClosedPort()};Database=none;Username=none;Password=hunter3-secret;Timeout=3",
+        });
+
+        var output = await factory.AssertRefusesToStartAsync(exitCode: 69, linePrefix: "SecureImage could not start: the catalog did not answer");
+
+        Assert.DoesNotContain("hunter3-secret", output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -155,6 +229,26 @@ public sealed class StartupTests
 
         Assert.Contains("Catalog:ConnectionString is not a valid Npgsql connection string", output, StringComparison.Ordinal);
         Assert.DoesNotContain("hunter2-secret", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_listening_address_already_in_use_is_one_line_and_exit_code_78()
+    {
+        using var occupied = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        occupied.Start();
+        using var factory = new SecureImageFactory();
+
+        var output = await factory.AssertRefusesToStartAsync(urls: $"http://127.0.0.1:{((IPEndPoint)occupied.LocalEndpoint).Port}");
+
+        Assert.Contains("the address to listen on is already in use", output, StringComparison.Ordinal);
+    }
+
+    /// <summary>A loopback port nothing listens on (bound, then released).</summary>
+    private static int ClosedPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static void CopyFolder(string from, string to)

@@ -83,14 +83,8 @@ internal sealed class KeyMaterial
 
     public static void WriteKeyFile(string path, KeysOptions keys)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        using var stream = new FileStream(path, options);
+        Storage.PrivateFiles.CreateFolder(Path.GetDirectoryName(path)!);
+        using var stream = new FileStream(path, Storage.PrivateFiles.NewFile(FileMode.CreateNew, FileAccess.Write));
         JsonSerializer.Serialize(stream, new KeyFile(keys.Kek, keys.Links, keys.SubjectHashKey), FileJson);
     }
 
@@ -119,6 +113,12 @@ internal sealed class KeyMaterial
         if (ring.Keys.Count == 0 || string.IsNullOrWhiteSpace(ring.ActiveKeyId))
         {
             throw new KeyConfigurationException($"SecureImage:Keys:{name} needs ActiveKeyId and at least one key.");
+        }
+
+        if (!ring.Keys.ContainsKey(ring.ActiveKeyId))
+        {
+            // Named, not quoted: the refusal line never repeats a configured value.
+            throw new KeyConfigurationException($"SecureImage:Keys:{name}:ActiveKeyId is not the id of a key in SecureImage:Keys:{name}:Keys.");
         }
 
         try

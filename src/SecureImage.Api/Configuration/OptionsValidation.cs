@@ -15,7 +15,7 @@ internal sealed class ValidateLinksOptions : IValidateOptions<LinksOptions>
 
         if (options.Lifetime > LinkPolicy.MaxLifetime)
         {
-            return ValidateOptionsResult.Fail($"SecureImage:Links:Lifetime is {options.Lifetime}; links may live at most {LinkPolicy.MaxLifetime}.");
+            return ValidateOptionsResult.Fail($"SecureImage:Links:Lifetime must be at most {LinkPolicy.MaxLifetime}.");
         }
 
         if (options.PublicBaseUrl is { } url && (!url.IsAbsoluteUri || (url.Scheme != Uri.UriSchemeHttps && url.Scheme != Uri.UriSchemeHttp)))

@@ -84,7 +84,8 @@ internal static class SecureImageServices
         services.AddSingleton<ImageIngestion>();
         services.AddSingleton<ImageEraser>();
         services.AddSingleton<LinkIssuer>();
-        services.AddHostedService<StorageInitializer>();
+        services.AddSingleton<StorageInitializer>();
+        services.AddHostedService(sp => sp.GetRequiredService<StorageInitializer>());
         services.AddSecureImageJobs(builder.Configuration);
         services.AddSecureImageTelemetry(builder.Configuration);
         services.AddKakaoSkill(root);
@@ -236,10 +237,27 @@ internal static class SecureImageServices
     }
 }
 
-/// <summary>Before the server accepts requests: keys loaded, catalog migrated, blob container present.</summary>
+/// <summary>
+/// Before the server accepts requests: keys loaded, catalog migrated, blob container present. Runs once:
+/// Program runs it before the host starts (so a failure is one line, <see cref="StartupRefusal"/>), and the
+/// host's start then finds it done; in-memory test hosts reach it through the host only.
+/// </summary>
 internal sealed class StorageInitializer(KeyMaterial keys, IKeyEncryptionKey kek, BotRegistry bots, IImageCatalog catalog, IBlobStore blobs) : IHostedService
 {
-    public async Task StartAsync(CancellationToken cancellationToken)
+    private readonly Lock _gate = new();
+    private Task? _initialized;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return _initialized ??= InitializeAsync(cancellationToken);
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private async Task InitializeAsync(CancellationToken cancellationToken)
     {
         _ = keys;
         _ = kek;
@@ -247,6 +265,4 @@ internal sealed class StorageInitializer(KeyMaterial keys, IKeyEncryptionKey kek
         await catalog.MigrateAsync(cancellationToken);
         await blobs.CreateIfNotExistsAsync(cancellationToken);
     }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
 
 namespace SecureImage.Api.Security;
 
@@ -25,17 +26,17 @@ internal sealed partial class AdminAccounts
         {
             if (!UserPattern().IsMatch(user))
             {
-                throw new InvalidOperationException($"SecureImage:Admins: user name '{user}' must be 1–64 characters of a–z, 0–9, '.', '-' or '_'.");
+                throw Refuse($"SecureImage:Admins: user name '{user}' must be 1–64 characters of a–z, 0–9, '.', '-' or '_'.");
             }
 
             if (!AdminPasswordHash.TryParse(hash, out _, out _, out _))
             {
-                throw new InvalidOperationException($"SecureImage:Admins:{user}:PasswordHash must be '{AdminPasswordHash.Prefix}$<iterations ≥ {AdminPasswordHash.MinIterations}>$<salt>$<hash>' (make one with `dotnet run --project src/SecureImage.Api -- hash-password`).");
+                throw Refuse($"SecureImage:Admins:{user}:PasswordHash must be '{AdminPasswordHash.Prefix}$<iterations ≥ {AdminPasswordHash.MinIterations}>$<salt>$<hash>' (make one with `dotnet run --project src/SecureImage.Api --no-launch-profile -- hash-password`).");
             }
 
             if (!isDevelopment && AdminPasswordHash.Verify(DevAdminPassword, hash))
             {
-                throw new InvalidOperationException($"SecureImage:Admins:{user} uses the well-known development password; it is refused outside Development.");
+                throw Refuse($"SecureImage:Admins:{user} uses the well-known development password; it is refused outside Development.");
             }
 
             _hashes[user] = hash;
@@ -59,6 +60,9 @@ internal sealed partial class AdminAccounts
 
     /// <summary>An opaque id for logs: the first 8 bytes of the user name's SHA-256, in hex.</summary>
     public static string OpaqueId(string user) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(user)).AsSpan(0, 8));
+
+    /// <summary>A refused start (one line naming the setting, <see cref="Configuration.StartupRefusal"/>).</summary>
+    private static OptionsValidationException Refuse(string message) => new("SecureImage:Admins", typeof(AdminAccounts), [message]);
 
     [GeneratedRegex("^[a-z0-9._-]{1,64}$")]
     private static partial Regex UserPattern();

@@ -7,7 +7,7 @@ namespace SecureImage.Api.Security;
 /// <summary>
 /// Admin password hashes: <c>pbkdf2-sha256$&lt;iterations&gt;$&lt;salt, base64&gt;$&lt;hash, base64&gt;</c>
 /// (PBKDF2-HMAC-SHA256, 16-byte salt, 32-byte hash). Produce one with
-/// <c>dotnet run --project src/SecureImage.Api -- hash-password</c>.
+/// <c>dotnet run --project src/SecureImage.Api --no-launch-profile -- hash-password</c>.
 /// </summary>
 internal static class AdminPasswordHash
 {

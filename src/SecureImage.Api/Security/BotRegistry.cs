@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
 
 namespace SecureImage.Api.Security;
 
@@ -22,18 +23,18 @@ internal sealed partial class BotRegistry
         {
             if (!BotIdPattern().IsMatch(botId))
             {
-                throw new InvalidOperationException($"SecureImage:Bots: bot id '{botId}' must be 1–64 characters of a–z, 0–9, '-' or '_'.");
+                throw Refuse($"SecureImage:Bots: bot id '{botId}' must be 1–64 characters of a–z, 0–9, '-' or '_'.");
             }
 
             if (bot.ApiKeySha256.Length != 64 || !bot.ApiKeySha256.All(char.IsAsciiHexDigit))
             {
-                throw new InvalidOperationException($"SecureImage:Bots:{botId}:ApiKeySha256 must be the 64 hex characters of the key's SHA-256.");
+                throw Refuse($"SecureImage:Bots:{botId}:ApiKeySha256 must be the 64 hex characters of the key's SHA-256.");
             }
 
             var hash = Convert.FromHexString(bot.ApiKeySha256);
             if (!isDevelopment && CryptographicOperations.FixedTimeEquals(hash, devHash))
             {
-                throw new InvalidOperationException($"SecureImage:Bots:{botId} uses the well-known development key; it is refused outside Development.");
+                throw Refuse($"SecureImage:Bots:{botId} uses the well-known development key; it is refused outside Development.");
             }
 
             list.Add((botId, hash));
@@ -65,6 +66,9 @@ internal sealed partial class BotRegistry
 
         return found;
     }
+
+    /// <summary>A refused start (one line naming the setting, <see cref="Configuration.StartupRefusal"/>).</summary>
+    private static OptionsValidationException Refuse(string message) => new("SecureImage:Bots", typeof(BotRegistry), [message]);
 
     [GeneratedRegex("^[a-z0-9_-]{1,64}$")]
     private static partial Regex BotIdPattern();

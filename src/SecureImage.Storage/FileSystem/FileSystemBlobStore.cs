@@ -24,8 +24,8 @@ public sealed class FileSystemBlobStore : IBlobStore
 
     public Task CreateIfNotExistsAsync(CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(_root);
-        Directory.CreateDirectory(_temp);
+        PrivateFiles.CreateFolder(_root);
+        PrivateFiles.CreateFolder(_temp);
         return Task.CompletedTask;
     }
 
@@ -33,21 +33,13 @@ public sealed class FileSystemBlobStore : IBlobStore
     {
         ArgumentNullException.ThrowIfNull(content);
         var target = PathOf(blobName);
-        Directory.CreateDirectory(_temp);
+        PrivateFiles.CreateFolder(_temp);
         var partial = Path.Combine(_temp, Guid.NewGuid().ToString("N"));
         try
         {
-            var fileOptions = new FileStreamOptions
-            {
-                Mode = FileMode.CreateNew,
-                Access = FileAccess.Write,
-                Share = FileShare.None,
-                Options = FileOptions.Asynchronous,
-            };
-            if (!OperatingSystem.IsWindows())
-            {
-                fileOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            }
+            var fileOptions = PrivateFiles.NewFile(FileMode.CreateNew, FileAccess.Write);
+            fileOptions.Share = FileShare.None;
+            fileOptions.Options = FileOptions.Asynchronous;
 
             await using (var file = new FileStream(partial, fileOptions))
             {
@@ -55,7 +47,7 @@ public sealed class FileSystemBlobStore : IBlobStore
                 await file.FlushAsync(cancellationToken);
             }
 
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            PrivateFiles.CreateFolder(Path.GetDirectoryName(target)!);
             File.Move(partial, target, overwrite: false);
         }
         catch (IOException ex) when (ex is not FileNotFoundException)

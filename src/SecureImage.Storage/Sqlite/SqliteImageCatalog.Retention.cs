@@ -11,6 +11,9 @@ public sealed partial class SqliteImageCatalog
     public Task<IReadOnlyList<ImageToErase>> ClaimExpiredAsync(DateTimeOffset now, int batchSize, TimeSpan lease, CancellationToken cancellationToken) =>
         RunAsync<IReadOnlyList<ImageToErase>>(async connection =>
         {
+            // A checkpoint an earlier erasure could not finish (readers kept the log busy) is retried each sweep.
+            await ShredIfPendingAsync(connection, cancellationToken);
+
             // SQLite has one writer at a time, so the UPDATE … RETURNING is the whole claim. Setting the
             // pending reason commits the images to erasure: no hold can be placed on them from here on.
             await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
@@ -75,7 +78,13 @@ public sealed partial class SqliteImageCatalog
             erased++;
         }
 
+        if (erased > 0)
+        {
+            ShredPending();
+        }
+
         await transaction.CommitAsync(cancellationToken);
+        await ShredIfPendingAsync(connection, cancellationToken);
         return erased;
     });
 

@@ -38,6 +38,14 @@ public sealed partial class SqliteImageCatalog : IWrappedKeyStore
             command.Parameters.AddWithValue("$expected", expectedKeyId);
             command.Parameters.AddWithValue("$kid", replacement.KeyId);
             command.Parameters.Add("$wrapped", SqliteType.Blob).Value = replacement.Ciphertext;
-            return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+            if (await command.ExecuteNonQueryAsync(cancellationToken) != 1)
+            {
+                return false;
+            }
+
+            // The old wrapped key is key material too: its copies go before this returns.
+            ShredPending();
+            await ShredAsync(connection, cancellationToken);
+            return true;
         });
 }

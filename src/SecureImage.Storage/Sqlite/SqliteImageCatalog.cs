@@ -16,6 +16,7 @@ public sealed partial class SqliteImageCatalog : IImageCatalog, IRetentionCatalo
     private const string ConsentColumns = "id, bot_id, subject_hash, purpose, policy_version, source, granted_at, withdrawn_at";
 
     private readonly string _connectionString;
+    private readonly TimeSpan _checkpointBusyWait;
 
     public SqliteImageCatalog(SqliteCatalogOptions options)
     {
@@ -28,20 +29,14 @@ public sealed partial class SqliteImageCatalog : IImageCatalog, IRetentionCatalo
             DefaultTimeout = 30,
         };
         _connectionString = builder.ToString();
-        var dataSource = builder.DataSource;
-        if (!string.IsNullOrEmpty(dataSource) && dataSource != ":memory:" && builder.Mode != SqliteOpenMode.Memory)
-        {
-            var folder = Path.GetDirectoryName(Path.GetFullPath(dataSource));
-            if (!string.IsNullOrEmpty(folder))
-            {
-                Directory.CreateDirectory(folder);
-            }
-        }
+        _checkpointBusyWait = options.CheckpointBusyWait;
+        PrepareFiles(builder);
     }
 
     public Task MigrateAsync(CancellationToken cancellationToken) => RunAsync(async connection =>
     {
         await ExecuteAsync(connection, null, "PRAGMA journal_mode = WAL;", cancellationToken);
+        await ZeroFreeSpaceOnceAsync(connection, cancellationToken);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
         await ExecuteAsync(connection, transaction, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL);", cancellationToken);
         var applied = new HashSet<long>();
@@ -65,6 +60,18 @@ public sealed partial class SqliteImageCatalog : IImageCatalog, IRetentionCatalo
         }
 
         await transaction.CommitAsync(cancellationToken);
+
+        // Whatever a crash left in the log (an erasure's old frames among it) goes now.
+        ShredPending();
+        try
+        {
+            await ShredAsync(connection, cancellationToken);
+        }
+        catch (CatalogUnavailableException)
+        {
+            // Another process's readers hold the log: no reason to refuse the start; the next sweep claim retries.
+        }
+
         return true;
     });
 
@@ -284,6 +291,11 @@ public sealed partial class SqliteImageCatalog : IImageCatalog, IRetentionCatalo
         {
             await using var connection = new SqliteConnection(connectionString);
             await connection.OpenAsync();
+            await using (var pragmas = Command(connection, null, ConnectionPragmas))
+            {
+                await pragmas.ExecuteNonQueryAsync();
+            }
+
             return await work(connection);
         }
         catch (SqliteException ex)

@@ -18,7 +18,9 @@ public sealed class SqliteKakaoFetchQueue : IKakaoFetchQueue
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.ConnectionString);
-        _connectionString = new SqliteConnectionStringBuilder(options.ConnectionString) { ForeignKeys = true, Pooling = true, DefaultTimeout = 30 }.ToString();
+        var builder = new SqliteConnectionStringBuilder(options.ConnectionString) { ForeignKeys = true, Pooling = true, DefaultTimeout = 30 };
+        _connectionString = builder.ToString();
+        SqliteImageCatalog.PrepareFiles(builder);
     }
 
     public Task EnqueueAsync(KakaoRequest request, DateTimeOffset now, CancellationToken cancellationToken) => RunAsync(async connection =>

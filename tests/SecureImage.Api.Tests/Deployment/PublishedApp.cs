@@ -83,6 +83,29 @@ public sealed partial class PublishedApp : IAsyncLifetime
         return output;
     }
 
+    /// <summary>Stops the app by its PID: SIGTERM first (graceful shutdown), then kill.</summary>
+    public static async Task StopAsync(Process process)
+    {
+        if (process.HasExited)
+        {
+            return;
+        }
+
+        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync(TestTimeout.OneMinute);
+        }
+
+        try
+        {
+            await process.WaitForExitAsync(TestTimeout.After(TimeSpan.FromSeconds(40)));
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+        }
+    }
+
     [GeneratedRegex(@"^RUN dotnet (?<args>publish [^\r\n]+)$", RegexOptions.Multiline)]
     private static partial Regex PublishLine();
 }

@@ -48,7 +48,7 @@ public sealed class PublishedAppTests(PublishedApp app) : IClassFixture<Publishe
         }
         finally
         {
-            await StopAsync(process);
+            await PublishedApp.StopAsync(process);
         }
     }
 
@@ -83,19 +83,21 @@ public sealed class PublishedAppTests(PublishedApp app) : IClassFixture<Publishe
         }
 
         using var process = app.Start(environment, work.Path);
-        var output = PublishedApp.Capture(process);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
         try
         {
             await process.WaitForExitAsync(TestTimeout.OneMinute);
         }
         catch (OperationCanceledException)
         {
-            await StopAsync(process);
-            Assert.Fail($"The published app started although {missing}. Output:\n{output}");
+            await PublishedApp.StopAsync(process);
+            Assert.Fail($"The published app started although {missing}.");
         }
 
-        Assert.NotEqual(0, process.ExitCode);
-        Assert.Contains(named, output.ToString(), StringComparison.Ordinal);
+        var output = await stdout + await stderr;
+        SecureImageFactory.AssertOneLineRefusal(process.ExitCode, await stderr, output);
+        Assert.Contains(named, await stderr, StringComparison.Ordinal);
     }
 
     private static Dictionary<string, string> ProductionEnvironment(int port, string postgres, string keyFile) => new()
@@ -136,29 +138,6 @@ public sealed class PublishedAppTests(PublishedApp app) : IClassFixture<Publishe
         }
 
         Assert.Fail($"/health/ready did not answer 200 within 60 s. Output:\n{output}");
-    }
-
-    /// <summary>Stops the app by its PID: SIGTERM first (graceful shutdown), then kill.</summary>
-    private static async Task StopAsync(Process process)
-    {
-        if (process.HasExited)
-        {
-            return;
-        }
-
-        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-        {
-            await kill.WaitForExitAsync(TestTimeout.OneMinute);
-        }
-
-        try
-        {
-            await process.WaitForExitAsync(TestTimeout.After(TimeSpan.FromSeconds(40)));
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-        }
     }
 
     private sealed class TempFolder : IDisposable

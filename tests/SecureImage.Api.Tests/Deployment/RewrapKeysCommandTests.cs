@@ -72,6 +72,27 @@ public sealed class RewrapKeysCommandTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task Rewrap_keys_without_a_kek_refuses_with_one_line_naming_the_setting_and_exit_code_78()
+    {
+        var run = await _service.RunCommandAsync(["rewrap-keys"]);
+
+        SecureImageFactory.AssertOneLineRefusal(run.ExitCode, run.Error, run.Output);
+        Assert.Contains("SecureImage:Keys:Kek", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Rewrap_keys_with_an_invalid_setting_refuses_like_the_service_does()
+    {
+        var run = await _service.RunCommandAsync(["rewrap-keys"], new Dictionary<string, string>(Ring(active: "kek-old", ("kek-old", OldKek)))
+        {
+            ["SecureImage:Links:Lifetime"] = "00:30:00",
+        });
+
+        SecureImageFactory.AssertOneLineRefusal(run.ExitCode, run.Error, run.Output);
+        Assert.Contains("SecureImage:Links:Lifetime must be at most 00:10:00.", run.Error, StringComparison.Ordinal);
+    }
+
     private static Dictionary<string, string> Ring(string active, params (string Id, string Key)[] keys) =>
         keys.ToDictionary(k => $"SecureImage:Keys:Kek:Keys:{k.Id}", k => k.Key)
             .Append(new KeyValuePair<string, string>("SecureImage:Keys:Kek:ActiveKeyId", active))

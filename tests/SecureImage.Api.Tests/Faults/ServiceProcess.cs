@@ -114,12 +114,17 @@ internal sealed class ServiceProcess : IAsyncDisposable
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
 
-        using var probe = CreateClient(apiKey: null);
-        probe.Timeout = TimeSpan.FromSeconds(5);
+        await WaitUntilReadyAsync(_process, BaseAddress, () => Output);
+    }
+
+    /// <summary>Polls /health/ready until it answers 200; fails the test if the process exits first or 90 s pass.</summary>
+    public static async Task WaitUntilReadyAsync(Process process, Uri baseAddress, Func<string> output)
+    {
+        using var probe = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(5) };
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
         while (true)
         {
-            Assert.False(_process.HasExited, $"the service exited with {(_process.HasExited ? _process.ExitCode : 0)} while starting:\n{Output}");
+            Assert.False(process.HasExited, $"the service exited with {(process.HasExited ? process.ExitCode : 0)} while starting:\n{output()}");
             try
             {
                 if ((await probe.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK)
@@ -136,16 +141,16 @@ internal sealed class ServiceProcess : IAsyncDisposable
                 // Slow start on a busy machine.
             }
 
-            Assert.True(DateTime.UtcNow < deadline, $"the service was not ready within 90 s:\n{Output}");
+            Assert.True(DateTime.UtcNow < deadline, $"the service was not ready within 90 s:\n{output()}");
             await Task.Delay(200);
         }
     }
 
     /// <summary>
     /// Runs the service binary once with a command (e.g. <c>rewrap-keys</c>) and the same settings plus
-    /// <paramref name="overrides"/>; returns its exit code and everything it printed.
+    /// <paramref name="overrides"/>; returns its exit code, everything it printed, and its standard error alone.
     /// </summary>
-    public async Task<(int ExitCode, string Output)> RunCommandAsync(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? overrides = null)
+    public async Task<(int ExitCode, string Output, string Error)> RunCommandAsync(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? overrides = null)
     {
         using var process = Process.Start(StartInfo(arguments, overrides))!;
         var stdout = process.StandardOutput.ReadToEndAsync();
@@ -160,7 +165,7 @@ internal sealed class ServiceProcess : IAsyncDisposable
             throw;
         }
 
-        return (process.ExitCode, await stdout + await stderr);
+        return (process.ExitCode, await stdout + await stderr, await stderr);
     }
 
     /// <summary>kill -9: SIGKILL by the PID this class started, then waits for the exit.</summary>

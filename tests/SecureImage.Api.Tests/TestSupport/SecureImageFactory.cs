@@ -74,10 +74,11 @@ public sealed class SecureImageFactory : WebApplicationFactory<Program>
 
     /// <summary>
     /// Starts the real service as a process with this factory's environment and settings and expects
-    /// it to refuse to start: a non-zero exit within a minute. Returns what it printed. (Refusals are
-    /// checked on a real process because an in-memory host that fails to start can mask its cause.)
+    /// it to refuse to start as the README says: exit code 78, one line on standard error naming the
+    /// setting, no stack trace anywhere. Returns everything it printed. (Refusals are checked on a real
+    /// process because an in-memory host that fails to start can mask its cause.)
     /// </summary>
-    public async Task<string> AssertRefusesToStartAsync()
+    public async Task<string> AssertRefusesToStartAsync(int exitCode = 78, string linePrefix = "SecureImage refused to start: ", string urls = "http://127.0.0.1:0")
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -88,7 +89,7 @@ public sealed class SecureImageFactory : WebApplicationFactory<Program>
         };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "SecureImage.Api.dll"));
         start.ArgumentList.Add("--urls");
-        start.ArgumentList.Add("http://127.0.0.1:0");
+        start.ArgumentList.Add(urls);
         start.Environment["ASPNETCORE_ENVIRONMENT"] = _environment;
         foreach (var (key, value) in _settings)
         {
@@ -110,7 +111,7 @@ public sealed class SecureImageFactory : WebApplicationFactory<Program>
         }
 
         var output = await stdout + await stderr;
-        Assert.True(process.ExitCode != 0, $"The service exited with 0. Output:\n{output}");
+        AssertOneLineRefusal(process.ExitCode, await stderr, output, exitCode, linePrefix);
         return output;
     }
 
@@ -125,6 +126,17 @@ public sealed class SecureImageFactory : WebApplicationFactory<Program>
         factory.UseKestrel();
         factory.StartServer();
         return factory;
+    }
+
+    /// <summary>A refusal as documented: the exit code, exactly one line on standard error, no stack frame or crash report anywhere.</summary>
+    public static void AssertOneLineRefusal(int actualExitCode, string stderr, string output, int exitCode = 78, string linePrefix = "SecureImage refused to start: ")
+    {
+        Assert.True(actualExitCode == exitCode, $"The service exited with {actualExitCode}, not {exitCode}. Output:\n{output}");
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.True(lines.Length == 1 && lines[0].StartsWith(linePrefix, StringComparison.Ordinal), $"Standard error is not one line starting with '{linePrefix}':\n{stderr}");
+        Assert.DoesNotMatch(@"(?m)^\s+at ", output);
+        Assert.DoesNotContain("Unhandled exception", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Hosting failed to start", output, StringComparison.Ordinal);
     }
 
     public HttpClient CreateAnonymousClient() => CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, BaseAddress = ClientOptions.BaseAddress });
