@@ -18,13 +18,14 @@ public sealed record ReceivedCallback(string Path, string Body, IReadOnlyDiction
 /// Kakao's side on real loopback HTTP (Kestrel on 127.0.0.1, a free port): a CDN serving the corpus
 /// with <c>expires</c> semantics, and a callback receiver. The CDN's behaviour per URL comes from
 /// query parameters, so tests running at once do not disturb each other:
-/// <c>delayMs</c>, <c>fail=500|reset</c>, <c>failTimes</c> (fail only the first N requests of that URL),
+/// <c>delayMs</c>, <c>hold=&lt;gate&gt;</c> (answer only once the test calls <see cref="Release"/>), <c>fail=500|reset</c>, <c>failTimes</c> (fail only the first N requests of that URL),
 /// <c>trickle=1</c> (one byte every 100 ms), <c>redirect=&lt;url&gt;</c>, <c>bytes=N</c> (a body of N bytes).
 /// </summary>
 public sealed class FakeKakao : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ConcurrentDictionary<string, int> _hits = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _gates = new();
     private int _connections;
 
     private FakeKakao(WebApplication app) => _app = app;
@@ -61,6 +62,9 @@ public sealed class FakeKakao : IAsyncDisposable
     public string ImageUrl(string name, DateTimeOffset expires, string host = "cdn.test", string extra = "") =>
         $"http://{host}:{Port}/dna/{name}?credential=c1&expires={expires.ToUnixTimeSeconds()}&allow_ip=&allow_referer=&signature=s1%3D{extra}";
 
+    /// <summary>Lets every request held at <paramref name="gate"/> (<c>hold=gate</c>) be answered, now and from now on.</summary>
+    public void Release(string gate) => Gate(gate).TrySetResult();
+
     public string CallbackUrl(string id) => $"http://127.0.0.1:{Port}/callback/{id}";
 
     public async ValueTask DisposeAsync()
@@ -77,6 +81,11 @@ public sealed class FakeKakao : IAsyncDisposable
         {
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
             return;
+        }
+
+        if (query["hold"] is { Count: 1 } gate)
+        {
+            await Gate(gate!).Task.WaitAsync(context.RequestAborted);
         }
 
         if (int.TryParse(query["delayMs"], out var delay))
@@ -119,6 +128,8 @@ public sealed class FakeKakao : IAsyncDisposable
 
         await context.Response.Body.WriteAsync(bytes, context.RequestAborted);
     }
+
+    private TaskCompletionSource Gate(string name) => _gates.GetOrAdd(name, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
 
     private async Task<IResult> ReceiveCallbackAsync(HttpContext context, string id)
     {
