@@ -1,3 +1,4 @@
+using SecureImage.Core.Diagnostics;
 using Microsoft.AspNetCore.Diagnostics;
 using SecureImage.Core.Blobs;
 using SecureImage.Core.Catalog;
@@ -47,7 +48,7 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
                 // The client went away; nobody is left to answer.
                 return true;
             default:
-                LogUnhandled(logger, exception.GetType().FullName ?? "unknown", exception);
+                LogUnhandled(logger, exception.GetType().FullName ?? "unknown", RedactedException.From(exception));
                 (status, type, title, detail) = (500, Problems.Types.InternalError, "Internal error.", "Something went wrong on our side. It has been logged.");
                 break;
         }

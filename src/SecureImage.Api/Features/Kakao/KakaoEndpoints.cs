@@ -1,3 +1,4 @@
+using SecureImage.Core.Diagnostics;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.Features;
 using SecureImage.Api.Security;
@@ -45,7 +46,7 @@ internal static class KakaoEndpoints
         catch (Exception ex) when (!request.HttpContext.RequestAborted.IsCancellationRequested)
         {
             // Storage down or a bug: the chatbot still gets an answer it can show.
-            KakaoLog.SkillFailed(logger, ex.GetType().Name, ex);
+            KakaoLog.SkillFailed(logger, ex.GetType().Name, RedactedException.From(ex));
             response = KakaoReplies.Unavailable();
         }
 

@@ -111,7 +111,7 @@ internal sealed class KakaoFetchProcessor(
         catch (Exception ex)
         {
             activity.Fail(Tracing.CodeOf(ex));
-            KakaoLog.FetchCrashed(logger, fetch.Id, ex.GetType().Name, ex);
+            KakaoLog.FetchCrashed(logger, fetch.Id, ex.GetType().Name, RedactedException.From(ex));
         }
     }
 
