@@ -78,6 +78,40 @@ public sealed class MutationTests
         Assert.True(accepted > 0, $"{name}: no mutant was accepted");
     }
 
+    /// <summary>
+    /// The RIFF size and chunk sizes set near 2^32 in WebPs whose kept header chunks change size when
+    /// rebuilt (ICC profiles, ANIM), cut anywhere: size arithmetic never escapes as another exception.
+    /// </summary>
+    [Fact]
+    public async Task WebP_declaring_sizes_near_the_riff_limit_is_rejected_cleanly()
+    {
+        var lossyWithAlpha = RealImages.WebPLossyWithAlpha();
+        var animation = RealImages.AnimatedWebP(2);
+        byte[][] profiles = [WebPHostileStructureTests.MinimalRgbProfile(), IccFixture.Rgb(), IccFixture.Rgb(IccPlant.TrailingBytes, 4)];
+        var seed = StableSeed(nameof(WebP_declaring_sizes_near_the_riff_limit_is_rejected_cleanly));
+        var random = new Random(seed);
+        for (var index = 0; index < CasesPerFile; index++)
+        {
+            var profile = profiles[random.Next(profiles.Length)];
+            var webp = random.Next(3) switch
+            {
+                0 => FormatFixtures.WebP(FormatFixtures.Vp8X(0x30, 10, 8), FormatFixtures.RiffChunk("ICCP", profile), lossyWithAlpha[30..]),
+                1 => FormatFixtures.WebP(FormatFixtures.Vp8X(0x32, 10, 8), FormatFixtures.RiffChunk("ICCP", profile), animation[30..]),
+                _ => FormatFixtures.WebP(FormatFixtures.Vp8X(0x20, 10, 8), FormatFixtures.RiffChunk("ICCP", profile), RealImages.WebPLossless()[12..]),
+            };
+            var chunks = RealImages.RiffChunks(webp).ToArray();
+            var sizeAt = random.Next(3) == 0 ? chunks[random.Next(chunks.Length)].Start + 4 : 4;
+            BinaryPrimitives.WriteUInt32LittleEndian(webp.AsSpan(sizeAt), uint.MaxValue - (uint)random.Next(600));
+            var cut = random.Next(2) == 0 ? webp : webp[..random.Next(12, webp.Length)];
+
+            var context = $"near-limit WebP, seed {seed}, case {index}";
+            if (await RunBoundedAsync(cut, context) is { } accepted)
+            {
+                Assert.True(await RunBoundedAsync(accepted.Output, context + ", re-sanitized") is not null, context);
+            }
+        }
+    }
+
     private static async Task<(SanitizedImage Image, byte[] Output)?> RunBoundedAsync(byte[] input, string context)
     {
         var run = Task.Run(() => Sanitize.BytesAsync(input));
