@@ -31,6 +31,12 @@ internal sealed class PngSanitizer(ImageReader reader, ImageWriter writer, Image
     private int colourType;
     private int paletteEntries;
     private bool seenData;
+
+    /// <summary>A chunk other than IDAT followed the image data: IDAT may not resume (libpng refuses it too).</summary>
+    private bool dataEnded;
+
+    /// <summary>The current animation frame's control came after IDAT, so its data is fdAT (before IDAT it is IDAT).</summary>
+    private bool frameTakesFrameData;
     private long declaredFrames = -1;
     private long frameControls;
     private uint nextSequence;
@@ -57,6 +63,7 @@ internal sealed class PngSanitizer(ImageReader reader, ImageWriter writer, Image
                 throw ImageErrors.Malformed("The PNG image does not start with its header chunk.");
             }
 
+            dataEnded |= seenData && type != "IDAT";
             switch (type)
             {
                 case "IHDR" when width != 0:
@@ -83,6 +90,8 @@ internal sealed class PngSanitizer(ImageReader reader, ImageWriter writer, Image
                 case "PLTE":
                     await HandlePaletteAsync(header, length, cancellationToken).ConfigureAwait(false);
                     break;
+                case "IDAT" when dataEnded:
+                    throw ImageErrors.Malformed("The PNG image data is interrupted by another chunk.");
                 case "IDAT":
                     seenData = true;
                     await CopyChunkAsync(header, length, keep: true, cancellationToken).ConfigureAwait(false);
@@ -176,6 +185,7 @@ internal sealed class PngSanitizer(ImageReader reader, ImageWriter writer, Image
         }
 
         CheckSequence(BinaryPrimitives.ReadUInt32BigEndian(fctl));
+        frameTakesFrameData = seenData;
         var span = fctl.AsSpan();
         long frameWidth = BinaryPrimitives.ReadUInt32BigEndian(span[4..]);
         long frameHeight = BinaryPrimitives.ReadUInt32BigEndian(span[8..]);
@@ -191,7 +201,9 @@ internal sealed class PngSanitizer(ImageReader reader, ImageWriter writer, Image
 
     private async ValueTask CheckFrameDataSequenceAsync(uint length, CancellationToken cancellationToken)
     {
-        if (declaredFrames < 0 || length < 4 || await reader.FillAsync(4, cancellationToken).ConfigureAwait(false) < 4)
+        // Frame data belongs to the frame whose control precedes it; before that, or for the frame
+        // that is the default image (its data is IDAT), no decoder reads it.
+        if (!frameTakesFrameData || length < 4 || await reader.FillAsync(4, cancellationToken).ConfigureAwait(false) < 4)
         {
             throw ImageErrors.Malformed("The PNG image has damaged animation data.");
         }

@@ -1,0 +1,70 @@
+using System.Buffers.Binary;
+using SecureImage.Core.Imaging;
+using SixLabors.ImageSharp.Formats.Png;
+using static SecureImage.Core.Tests.Imaging.FormatFixtures;
+
+namespace SecureImage.Core.Tests.Imaging;
+
+/// <summary>APNG frame data outside a frame and IDAT resumed after another chunk: never carried over.</summary>
+public sealed class PngHostileStructureTests
+{
+    private static readonly byte[] Marker = IccFixture.Marker;
+
+    [Fact]
+    public async Task Apng_frame_data_before_any_frame_control_is_rejected()
+    {
+        var input = RealImages.InsertPngChunks(RealImages.Png(PngColorType.Rgb),
+            PngChunk("acTL", [0, 0, 0, 1, 0, 0, 0, 0]), PngChunk("fdAT", Bytes.Concat([0, 0, 0, 0], Marker)), PngChunk("fcTL", FrameControl(sequence: 1)));
+
+        var rejection = await Sanitize.RejectionAsync(input);
+
+        Assert.Equal(ImageRejection.Malformed, rejection.Reason);
+    }
+
+    [Fact]
+    public async Task Apng_frame_data_for_the_frame_that_is_the_default_image_is_rejected()
+    {
+        // The first frame's fcTL precedes IDAT, so IDAT is its data; an fdAT there belongs to no frame.
+        var input = RealImages.InsertPngChunks(RealImages.Png(PngColorType.Rgb),
+            PngChunk("acTL", [0, 0, 0, 1, 0, 0, 0, 0]), PngChunk("fcTL", FrameControl(sequence: 0)), PngChunk("fdAT", Bytes.Concat([0, 0, 0, 1], Marker)));
+
+        var rejection = await Sanitize.RejectionAsync(input);
+
+        Assert.Equal(ImageRejection.Malformed, rejection.Reason);
+    }
+
+    [Fact]
+    public async Task Png_image_data_resumed_after_another_chunk_is_rejected()
+    {
+        // libpng refuses IDAT after a non-IDAT chunk; dropping the chunk between would splice the two.
+        var png = RealImages.Png(PngColorType.Rgb);
+        var input = RealImages.InsertPngChunksAfter(png, "IDAT", Text("tEXt", "Comment\0x"), PngChunk("IDAT", Marker));
+
+        var rejection = await Sanitize.RejectionAsync(input);
+
+        Assert.Equal(ImageRejection.Malformed, rejection.Reason);
+    }
+
+    [Fact]
+    public async Task Apng_with_frames_after_the_default_image_is_still_accepted()
+    {
+        var png = RealImages.Png(PngColorType.Rgb);
+        var idat = RealImages.PngChunkData(png, "IDAT");
+        var input = RealImages.InsertPngChunksAfter(
+            RealImages.InsertPngChunks(png, PngChunk("acTL", [0, 0, 0, 2, 0, 0, 0, 0]), PngChunk("fcTL", FrameControl(sequence: 0))),
+            "IDAT", PngChunk("fcTL", FrameControl(sequence: 1)), PngChunk("fdAT", Bytes.Concat([0, 0, 0, 2], idat)));
+
+        var (_, output) = await Sanitize.BytesAsync(input);
+
+        Assert.Equal(input, output);
+    }
+
+    private static byte[] FrameControl(uint sequence)
+    {
+        var frameControl = new byte[26];
+        BinaryPrimitives.WriteUInt32BigEndian(frameControl, sequence);
+        BinaryPrimitives.WriteUInt32BigEndian(frameControl.AsSpan(4), 12);
+        BinaryPrimitives.WriteUInt32BigEndian(frameControl.AsSpan(8), 9);
+        return frameControl;
+    }
+}
