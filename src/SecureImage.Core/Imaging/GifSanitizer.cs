@@ -6,7 +6,8 @@ namespace SecureImage.Core.Imaging;
 /// GIF: keeps the screen descriptor, colour tables, image data, graphic control extensions and the
 /// NETSCAPE2.0 looping extension; drops comments, plain text and every other application extension
 /// (XMP, ICC, vendor data). The control and looping extensions are rebuilt from their parsed values
-/// (reserved bits cleared, only the loop count kept). Counts frames against the limit as they arrive.
+/// (reserved bits cleared, only the loop count kept), and only the control extension in force for an
+/// image is written, just before it. Counts frames against the limit as they arrive.
 /// </summary>
 internal sealed class GifSanitizer(ImageReader reader, ImageWriter writer, ImageLimits limits)
 {
@@ -14,10 +15,18 @@ internal sealed class GifSanitizer(ImageReader reader, ImageWriter writer, Image
     private const byte ImageSeparator = 0x2C;
     private const byte Trailer = 0x3B;
     private const byte GraphicControlLabel = 0xF9;
+    private const byte PlainTextLabel = 0x01;
     private const byte ApplicationLabel = 0xFF;
     private const int ApplicationIdentifierLength = 11;
 
     private bool loopSeen;
+
+    /// <summary>
+    /// The graphic control extension in force for the next image, written just before it: a later
+    /// one replaces it (as browsers and ImageSharp apply the last), and one that precedes a dropped
+    /// plain-text block or the trailer applies to no image and is dropped.
+    /// </summary>
+    private byte[]? pendingControl;
 
     public async ValueTask<(int Width, int Height)> RunAsync(CancellationToken cancellationToken)
     {
@@ -70,6 +79,12 @@ internal sealed class GifSanitizer(ImageReader reader, ImageWriter writer, Image
         var packed = descriptor.Span[8];
         var rebuilt = descriptor.ToArray();
         rebuilt[8] = (byte)(packed & 0xE7); // the two reserved bits
+        if (pendingControl is not null)
+        {
+            await writer.WriteAsync(pendingControl, cancellationToken).ConfigureAwait(false);
+            pendingControl = null;
+        }
+
         await writer.WriteAsync(new[] { ImageSeparator }, cancellationToken).ConfigureAwait(false);
         await writer.WriteAsync(rebuilt, cancellationToken).ConfigureAwait(false);
         await CopyColourTableAsync(packed, cancellationToken).ConfigureAwait(false);
@@ -98,11 +113,19 @@ internal sealed class GifSanitizer(ImageReader reader, ImageWriter writer, Image
                 }
 
                 control[1] &= 0x1F; // the three reserved bits
-                await writer.WriteAsync(new[] { ExtensionIntroducer, label }, cancellationToken).ConfigureAwait(false);
-                await writer.WriteAsync(control, cancellationToken).ConfigureAwait(false);
+                if ((control[1] & 0x01) == 0)
+                {
+                    control[4] = 0; // the transparent index means nothing without the transparency flag
+                }
+
+                pendingControl = [ExtensionIntroducer, label, .. control];
                 return;
             case ApplicationLabel:
                 await HandleApplicationAsync(cancellationToken).ConfigureAwait(false);
+                return;
+            case PlainTextLabel:
+                pendingControl = null; // it controlled the text, which is dropped
+                await PassSubBlocksAsync(keep: false, cancellationToken).ConfigureAwait(false);
                 return;
             default:
                 await PassSubBlocksAsync(keep: false, cancellationToken).ConfigureAwait(false);
