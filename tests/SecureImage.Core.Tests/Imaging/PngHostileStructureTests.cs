@@ -59,6 +59,20 @@ public sealed class PngHostileStructureTests
         Assert.Equal(input, output);
     }
 
+    [Fact]
+    public async Task Png_icc_profile_compressed_with_a_preset_dictionary_is_dropped()
+    {
+        // A zlib header with FDICT set: the inflater asks for a dictionary PNG never supplies.
+        var compressed = RealImages.PngChunkData(RealImages.InsertPngChunks(RealImages.Png(), PngKeptStructureCarrierTests.IccChunk("x"u8.ToArray(), IccFixture.Rgb())), "iCCP")[3..];
+        byte[] withDictionary = [0x78, 0xBB, 0, 0, 0, 1, .. compressed[2..]];
+        var input = RealImages.InsertPngChunks(RealImages.Png(), PngChunk("iCCP", Bytes.Concat("x\0\0"u8.ToArray(), withDictionary)));
+
+        var (_, output) = await Sanitize.BytesAsync(input);
+
+        Assert.DoesNotContain(RealImages.PngChunks(output), chunk => chunk.Type == "iCCP");
+        Assert.Equal(RealImages.Png(), output);
+    }
+
     private static byte[] FrameControl(uint sequence)
     {
         var frameControl = new byte[26];
