@@ -7,7 +7,8 @@ namespace SecureImage.Core.Imaging;
 /// NETSCAPE2.0 looping extension; drops comments, plain text and every other application extension
 /// (XMP, ICC, vendor data). The control and looping extensions are rebuilt from their parsed values
 /// (reserved bits cleared, only the loop count kept), and only the control extension in force for an
-/// image is written, just before it. Counts frames against the limit as they arrive.
+/// image is written, just before it; the image data is re-cut into full sub-blocks. Counts frames
+/// against the limit as they arrive.
 /// </summary>
 internal sealed class GifSanitizer(ImageReader reader, ImageWriter writer, ImageLimits limits)
 {
@@ -18,6 +19,7 @@ internal sealed class GifSanitizer(ImageReader reader, ImageWriter writer, Image
     private const byte PlainTextLabel = 0x01;
     private const byte ApplicationLabel = 0xFF;
     private const int ApplicationIdentifierLength = 11;
+    private const byte MaxSubBlock = 255;
 
     private bool loopSeen;
 
@@ -96,7 +98,40 @@ internal sealed class GifSanitizer(ImageReader reader, ImageWriter writer, Image
         }
 
         await writer.WriteAsync(new[] { minimumCodeSize }, cancellationToken).ConfigureAwait(false);
-        await PassSubBlocksAsync(keep: true, cancellationToken).ConfigureAwait(false);
+        await CopyImageDataAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Copies the LZW data re-cut into full 255-byte sub-blocks (the last one shorter): decoders join
+    /// the sub-blocks, so how the sender cut them (sizes it could choose freely) is not carried over.
+    /// </summary>
+    private async ValueTask CopyImageDataAsync(CancellationToken cancellationToken)
+    {
+        var block = new byte[1 + MaxSubBlock];
+        var filled = 0;
+        while (await reader.ReadByteAsync(cancellationToken).ConfigureAwait(false) is var size and not 0)
+        {
+            for (var left = (int)size; left > 0;)
+            {
+                var data = await reader.ReadBlockAsync(Math.Min(left, MaxSubBlock - filled), cancellationToken).ConfigureAwait(false);
+                data.CopyTo(block.AsMemory(1 + filled));
+                (filled, left) = (filled + data.Length, left - data.Length);
+                if (filled == MaxSubBlock)
+                {
+                    block[0] = MaxSubBlock;
+                    await writer.WriteAsync(block, cancellationToken).ConfigureAwait(false);
+                    filled = 0;
+                }
+            }
+        }
+
+        if (filled > 0)
+        {
+            block[0] = (byte)filled;
+            await writer.WriteAsync(block.AsMemory(0, 1 + filled), cancellationToken).ConfigureAwait(false);
+        }
+
+        await writer.WriteAsync(new byte[] { 0 }, cancellationToken).ConfigureAwait(false); // terminator
     }
 
     private async ValueTask HandleExtensionAsync(CancellationToken cancellationToken)
@@ -125,10 +160,10 @@ internal sealed class GifSanitizer(ImageReader reader, ImageWriter writer, Image
                 return;
             case PlainTextLabel:
                 pendingControl = null; // it controlled the text, which is dropped
-                await PassSubBlocksAsync(keep: false, cancellationToken).ConfigureAwait(false);
+                await SkipSubBlocksAsync(cancellationToken).ConfigureAwait(false);
                 return;
             default:
-                await PassSubBlocksAsync(keep: false, cancellationToken).ConfigureAwait(false);
+                await SkipSubBlocksAsync(cancellationToken).ConfigureAwait(false);
                 return;
         }
     }
@@ -147,7 +182,7 @@ internal sealed class GifSanitizer(ImageReader reader, ImageWriter writer, Image
         {
             if (size != 0)
             {
-                await PassSubBlocksAsync(keep: false, cancellationToken).ConfigureAwait(false);
+                await SkipSubBlocksAsync(cancellationToken).ConfigureAwait(false);
             }
 
             return;
@@ -176,30 +211,12 @@ internal sealed class GifSanitizer(ImageReader reader, ImageWriter writer, Image
         await writer.WriteAsync(extension, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Copies or skips data sub-blocks up to and including the zero-length terminator.</summary>
-    private async ValueTask PassSubBlocksAsync(bool keep, CancellationToken cancellationToken)
+    /// <summary>Skips data sub-blocks up to and including the zero-length terminator.</summary>
+    private async ValueTask SkipSubBlocksAsync(CancellationToken cancellationToken)
     {
-        while (true)
+        while (await reader.ReadByteAsync(cancellationToken).ConfigureAwait(false) is var size and not 0)
         {
-            var size = await reader.ReadByteAsync(cancellationToken).ConfigureAwait(false);
-            if (keep)
-            {
-                await writer.WriteAsync(new[] { size }, cancellationToken).ConfigureAwait(false);
-            }
-
-            if (size == 0)
-            {
-                return;
-            }
-
-            if (keep)
-            {
-                await reader.CopyAsync(writer, size, cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                await reader.SkipAsync(size, cancellationToken).ConfigureAwait(false);
-            }
+            await reader.SkipAsync(size, cancellationToken).ConfigureAwait(false);
         }
     }
 }

@@ -58,6 +58,58 @@ public sealed class GifHostileStructureTests
         Assert.Equal(Gif(Control(10, 0, 0), GifFrame()), output);
     }
 
+    [Fact]
+    public async Task Gif_image_data_is_reblocked_so_its_sub_block_sizes_carry_nothing()
+    {
+        // The same LZW bytes cut into sub-blocks of 1 to 7 bytes, sizes the sender chose to encode the marker.
+        var gif = RealImages.Gif(frames: 1);
+        var (start, data) = ImageData(gif);
+        var sizes = new Queue<byte>(Marker);
+        var cut = new List<byte>();
+        for (var at = 0; at < data.Length;)
+        {
+            var size = Math.Min(data.Length - at, sizes.Count > 0 ? (sizes.Dequeue() % 7) + 1 : 1);
+            cut.Add((byte)size);
+            cut.AddRange(data[at..(at + size)]);
+            at += size;
+        }
+
+        var input = Bytes.Concat(gif[..start], [.. cut, 0], Tail(gif));
+
+        var (_, output) = await Sanitize.BytesAsync(input);
+
+        Assert.Equal(gif, output);
+        PixelComparison.AssertIdentical(input, output, "re-blocked");
+    }
+
+    /// <summary>The first image's LZW sub-blocks joined, and where its first sub-block starts.</summary>
+    private static (int Start, byte[] Data) ImageData(byte[] gif)
+    {
+        var image = gif.AsSpan().IndexOf(new byte[] { 0x2C, 0, 0, 0, 0 });
+        var at = image + 10 + ((gif[image + 9] & 0x80) != 0 ? 3 << ((gif[image + 9] & 0x07) + 1) : 0) + 1;
+        var start = at;
+        var data = new List<byte>();
+        while (gif[at] != 0)
+        {
+            data.AddRange(gif[(at + 1)..(at + 1 + gif[at])]);
+            at += 1 + gif[at];
+        }
+
+        return (start, [.. data]);
+    }
+
+    /// <summary>What follows the first image's data terminator.</summary>
+    private static byte[] Tail(byte[] gif)
+    {
+        var at = ImageData(gif).Start;
+        while (gif[at] != 0)
+        {
+            at += 1 + gif[at];
+        }
+
+        return gif[(at + 1)..];
+    }
+
     /// <summary>A graphic control extension without transparency: delay and transparent index as given.</summary>
     private static byte[] Control(byte delayLow, byte delayHigh, byte transparentIndex) => [0x21, 0xF9, 4, 0x04, delayLow, delayHigh, transparentIndex, 0];
 
