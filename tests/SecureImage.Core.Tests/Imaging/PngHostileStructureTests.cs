@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using SecureImage.Core.Imaging;
+using SecureImage.Core.Tests.TestSupport;
 using SixLabors.ImageSharp.Formats.Png;
 using static SecureImage.Core.Tests.Imaging.FormatFixtures;
 
@@ -71,6 +72,70 @@ public sealed class PngHostileStructureTests
 
         Assert.DoesNotContain(RealImages.PngChunks(output), chunk => chunk.Type == "iCCP");
         Assert.Equal(RealImages.Png(), output);
+    }
+
+    [Fact]
+    public async Task Png_image_data_is_rechunked_so_its_chunk_sizes_carry_nothing()
+    {
+        // The same zlib stream cut into chunks of 1 to 7 bytes with empty chunks between, sizes the sender chose.
+        var png = RealImages.Png(PngColorType.Rgb);
+        var input = ReplaceChunk(png, "IDAT", [.. Cut(RealImages.PngChunkData(png, "IDAT")).SelectMany(piece => Bytes.Concat(PngChunk("IDAT", piece), PngChunk("IDAT", [])))]);
+
+        var (_, output) = await Sanitize.BytesAsync(input);
+
+        Assert.Equal(png, output);
+        PixelComparison.AssertIdentical(input, output, "re-chunked");
+    }
+
+    [Fact]
+    public async Task Apng_frame_data_is_rechunked_and_the_sequence_numbered_again()
+    {
+        var png = RealImages.Png(PngColorType.Rgb);
+        var idat = RealImages.PngChunkData(png, "IDAT");
+        var header = RealImages.InsertPngChunks(png, PngChunk("acTL", [0, 0, 0, 2, 0, 0, 0, 0]), PngChunk("fcTL", FrameControl(sequence: 0)));
+        var pieces = Cut(idat).ToArray();
+        var cut = pieces.Select((piece, index) => PngChunk("fdAT", Bytes.Concat(Sequence(2 + (uint)index), piece)));
+        var input = RealImages.InsertPngChunksAfter(header, "IDAT", [PngChunk("fcTL", FrameControl(sequence: 1)), .. cut]);
+        var whole = RealImages.InsertPngChunksAfter(header, "IDAT", PngChunk("fcTL", FrameControl(sequence: 1)), PngChunk("fdAT", Bytes.Concat(Sequence(2), idat)));
+
+        var (_, output) = await Sanitize.BytesAsync(input);
+
+        Assert.True(pieces.Length > 3);
+        Assert.Equal(whole, output);
+    }
+
+    [Fact]
+    public async Task Png_whose_image_data_chunks_are_all_empty_is_rejected()
+    {
+        var input = ReplaceChunk(RealImages.Png(PngColorType.Rgb), "IDAT", PngChunk("IDAT", []));
+
+        var rejection = await Sanitize.RejectionAsync(input);
+
+        Assert.Equal(ImageRejection.Malformed, rejection.Reason);
+    }
+
+    /// <summary>Pieces of 1 to 7 bytes, sizes taken from the marker.</summary>
+    private static IEnumerable<byte[]> Cut(byte[] data)
+    {
+        for (var (at, index) = (0, 0); at < data.Length; index++)
+        {
+            var size = Math.Min(data.Length - at, (Marker[index % Marker.Length] % 7) + 1);
+            yield return data[at..(at + size)];
+            at += size;
+        }
+    }
+
+    private static byte[] ReplaceChunk(byte[] png, string type, byte[] replacement)
+    {
+        var (_, start, length) = RealImages.PngChunks(png).First(chunk => chunk.Type == type);
+        return Bytes.Concat(png[..start], replacement, png[(start + length)..]);
+    }
+
+    private static byte[] Sequence(uint sequence)
+    {
+        var bytes = new byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(bytes, sequence);
+        return bytes;
     }
 
     private static byte[] FrameControl(uint sequence)
