@@ -18,7 +18,7 @@ internal sealed record JpegScan((int Component, int Dc, int Ac)[] Components, in
 /// <summary>
 /// The coding state a JPEG decoder keeps between segments: quantisation and Huffman tables,
 /// arithmetic conditioning and the restart interval. Definitions are parsed and held, and each scan
-/// is preceded by the ones it uses that changed since they were last written. So a table no scan
+/// is preceded by the ones it uses that differ from what was last written. So a table no scan
 /// uses, one redefined before it is used, one after the last scan and a repeated restart interval
 /// are never written: only what decodes the pixels is.
 /// </summary>
@@ -34,10 +34,10 @@ internal sealed class JpegCodingTables
     private readonly byte[]?[] huffman = new byte[8][];
     private readonly byte[]?[] conditioning = new byte[8][];
 
-    /// <summary>Definitions not yet written since they last changed.</summary>
-    private readonly bool[] quantisationPending = new bool[4];
-    private readonly bool[] huffmanPending = new bool[8];
-    private readonly bool[] conditioningPending = new bool[8];
+    /// <summary>Per slot the definition the output's decoder holds (what was last written there).</summary>
+    private readonly byte[]?[] quantisationWritten = new byte[4][];
+    private readonly byte[]?[] huffmanWritten = new byte[8][];
+    private readonly byte[]?[] conditioningWritten = new byte[8][];
 
     /// <summary>Quantisation tables a scan has used: libjpeg keeps what a component's first scan saw, others read the latest.</summary>
     private readonly bool[] quantisationUsed = new bool[4];
@@ -63,9 +63,9 @@ internal sealed class JpegCodingTables
 
     /// <summary>The quantisation tables the frame's components use, as segments to write before the frame header.</summary>
     public byte[] BeforeFrame(JpegFrame frame) =>
-        frame.Lossless ? [] : Segment(Dqt, quantisation, quantisationPending, frame.QuantisationTables.Select(table => (int)table));
+        frame.Lossless ? [] : Segment(Dqt, quantisation, quantisationWritten, frame.QuantisationTables.Select(table => (int)table));
 
-    /// <summary>The definitions the scan uses that changed since they were last written, as segments to write before it.</summary>
+    /// <summary>The definitions the scan uses that differ from those last written, as segments to write before it.</summary>
     public byte[] BeforeScan(JpegFrame frame, JpegScan scan)
     {
         var quantisationSlots = frame.Lossless ? [] : scan.Components.Select(component => (int)frame.QuantisationTables[component.Component]).ToArray();
@@ -89,8 +89,8 @@ internal sealed class JpegCodingTables
 
         return
         [
-            .. Segment(Dqt, quantisation, quantisationPending, quantisationSlots),
-            .. frame.Arithmetic ? Segment(Dac, conditioning, conditioningPending, entropySlots) : Segment(Dht, huffman, huffmanPending, entropySlots),
+            .. Segment(Dqt, quantisation, quantisationWritten, quantisationSlots),
+            .. frame.Arithmetic ? Segment(Dac, conditioning, conditioningWritten, entropySlots) : Segment(Dht, huffman, huffmanWritten, entropySlots),
             .. restart,
         ];
     }
@@ -113,7 +113,7 @@ internal sealed class JpegCodingTables
                 throw ImageErrors.Malformed("The JPEG image changes a quantisation table after a scan used it.");
             }
 
-            Store(quantisation, quantisationPending, slot, table);
+            Store(quantisation, slot, table);
             at += length;
         }
 
@@ -142,7 +142,7 @@ internal sealed class JpegCodingTables
                 return false;
             }
 
-            Store(huffman, huffmanPending, (tableClass * 4) + id, payload.Slice(at, length));
+            Store(huffman, (tableClass * 4) + id, payload.Slice(at, length));
             at += length;
         }
 
@@ -166,7 +166,7 @@ internal sealed class JpegCodingTables
                 return false;
             }
 
-            Store(conditioning, conditioningPending, (tableClass * 4) + id, payload.Slice(at, 2));
+            Store(conditioning, (tableClass * 4) + id, payload.Slice(at, 2));
         }
 
         return true;
@@ -183,21 +183,22 @@ internal sealed class JpegCodingTables
         return true;
     }
 
-    private static void Store(byte[]?[] slots, bool[] pending, int slot, ReadOnlySpan<byte> definition)
+    private static void Store(byte[]?[] slots, int slot, ReadOnlySpan<byte> definition)
     {
-        if (slots[slot] is { } current && definition.SequenceEqual(current))
+        if (slots[slot] is not { } current || !definition.SequenceEqual(current))
         {
-            return;
+            slots[slot] = definition.ToArray();
         }
-
-        slots[slot] = definition.ToArray();
-        pending[slot] = true;
     }
 
-    /// <summary>One segment holding the pending definitions of the given slots (each once, in slot order), or nothing.</summary>
-    private static byte[] Segment(byte marker, byte[]?[] slots, bool[] pending, IEnumerable<int> wanted)
+    /// <summary>
+    /// One segment holding the definitions of the given slots (each once, in slot order) that differ
+    /// from what was last written there, or nothing. Comparing with what was written (not with what
+    /// changed in the input) keeps a second pass over the output identical to the first.
+    /// </summary>
+    private static byte[] Segment(byte marker, byte[]?[] slots, byte[]?[] written, IEnumerable<int> wanted)
     {
-        var tables = wanted.Distinct().Order().Where(slot => pending[slot] && slots[slot] is not null).ToArray();
+        var tables = wanted.Distinct().Order().Where(slot => slots[slot] is { } current && !current.AsSpan().SequenceEqual(written[slot])).ToArray();
         if (tables.Length == 0)
         {
             return [];
@@ -206,7 +207,7 @@ internal sealed class JpegCodingTables
         var payload = tables.SelectMany(slot => slots[slot]!).ToArray();
         foreach (var slot in tables)
         {
-            pending[slot] = false;
+            written[slot] = slots[slot];
         }
 
         var segment = new byte[4 + payload.Length];

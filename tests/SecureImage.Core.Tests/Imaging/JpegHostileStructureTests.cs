@@ -168,6 +168,24 @@ public sealed class JpegHostileStructureTests
         Assert.Null(PixelComparison.FindDifference(input, input)); // and the fixture decodes at all
     }
 
+    [Fact]
+    public async Task Jpeg_table_changed_and_changed_back_before_its_next_use_is_not_written_again()
+    {
+        // Found by fuzzing: writing it again made a second pass differ from the first.
+        var x = JpegFixture.Segment(0xC4, HuffmanTable(0x10, [1, 2]));
+        var y = JpegFixture.Segment(0xC4, HuffmanTable(0x10, [3, 4]));
+        byte[] Scan(byte start, byte end, byte approximation) => Bytes.Concat(JpegFixture.Segment(0xDA, [1, 1, 0x00, start, end, approximation]), [0x12, 0x34]);
+        byte[] Build(params byte[][] tablesBeforeLastScans) => Bytes.Concat(
+            JpegFixture.Soi, JpegFixture.Dqt(), JpegFixture.Frame(16, 8, marker: 0xC2), JpegFixture.Dht(), Scan(0, 0, 0), x, Scan(1, 63, 1),
+            tablesBeforeLastScans[0], Scan(0, 0, 0x10), tablesBeforeLastScans[1], Scan(1, 63, 0x10), JpegFixture.Eoi);
+
+        var (_, output) = await Sanitize.BytesAsync(Build(y, x));
+        var (_, again) = await Sanitize.BytesAsync(output);
+
+        Assert.Equal(Build([], []), output);
+        Assert.Equal(output, again);
+    }
+
     [Theory]
     [InlineData(0, 5, 0)] // a DC scan must not take AC coefficients
     [InlineData(5, 2, 0)] // the band runs backwards
