@@ -6,7 +6,9 @@ namespace SecureImage.Core.Imaging;
 /// GIF: keeps the screen descriptor, colour tables, image data, graphic control extensions and the
 /// NETSCAPE2.0 looping extension; drops comments, plain text and every other application extension
 /// (XMP, ICC, vendor data). The control and looping extensions are rebuilt from their parsed values
-/// (reserved bits cleared, only the loop count kept). Counts frames against the limit as they arrive.
+/// (reserved bits cleared, only the loop count kept), and only the control extension in force for an
+/// image is written, just before it; the image data is re-cut into full sub-blocks. Counts frames
+/// against the limit as they arrive.
 /// </summary>
 internal sealed class GifSanitizer(ImageReader reader, ImageWriter writer, ImageLimits limits)
 {
@@ -14,10 +16,19 @@ internal sealed class GifSanitizer(ImageReader reader, ImageWriter writer, Image
     private const byte ImageSeparator = 0x2C;
     private const byte Trailer = 0x3B;
     private const byte GraphicControlLabel = 0xF9;
+    private const byte PlainTextLabel = 0x01;
     private const byte ApplicationLabel = 0xFF;
     private const int ApplicationIdentifierLength = 11;
+    private const byte MaxSubBlock = 255;
 
     private bool loopSeen;
+
+    /// <summary>
+    /// The graphic control extension in force for the next image, written just before it: a later
+    /// one replaces it (as browsers and ImageSharp apply the last), and one that precedes a dropped
+    /// plain-text block or the trailer applies to no image and is dropped.
+    /// </summary>
+    private byte[]? pendingControl;
 
     public async ValueTask<(int Width, int Height)> RunAsync(CancellationToken cancellationToken)
     {
@@ -70,6 +81,12 @@ internal sealed class GifSanitizer(ImageReader reader, ImageWriter writer, Image
         var packed = descriptor.Span[8];
         var rebuilt = descriptor.ToArray();
         rebuilt[8] = (byte)(packed & 0xE7); // the two reserved bits
+        if (pendingControl is not null)
+        {
+            await writer.WriteAsync(pendingControl, cancellationToken).ConfigureAwait(false);
+            pendingControl = null;
+        }
+
         await writer.WriteAsync(new[] { ImageSeparator }, cancellationToken).ConfigureAwait(false);
         await writer.WriteAsync(rebuilt, cancellationToken).ConfigureAwait(false);
         await CopyColourTableAsync(packed, cancellationToken).ConfigureAwait(false);
@@ -81,7 +98,40 @@ internal sealed class GifSanitizer(ImageReader reader, ImageWriter writer, Image
         }
 
         await writer.WriteAsync(new[] { minimumCodeSize }, cancellationToken).ConfigureAwait(false);
-        await PassSubBlocksAsync(keep: true, cancellationToken).ConfigureAwait(false);
+        await CopyImageDataAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Copies the LZW data re-cut into full 255-byte sub-blocks (the last one shorter): decoders join
+    /// the sub-blocks, so how the sender cut them (sizes it could choose freely) is not carried over.
+    /// </summary>
+    private async ValueTask CopyImageDataAsync(CancellationToken cancellationToken)
+    {
+        var block = new byte[1 + MaxSubBlock];
+        var filled = 0;
+        while (await reader.ReadByteAsync(cancellationToken).ConfigureAwait(false) is var size and not 0)
+        {
+            for (var left = (int)size; left > 0;)
+            {
+                var data = await reader.ReadBlockAsync(Math.Min(left, MaxSubBlock - filled), cancellationToken).ConfigureAwait(false);
+                data.CopyTo(block.AsMemory(1 + filled));
+                (filled, left) = (filled + data.Length, left - data.Length);
+                if (filled == MaxSubBlock)
+                {
+                    block[0] = MaxSubBlock;
+                    await writer.WriteAsync(block, cancellationToken).ConfigureAwait(false);
+                    filled = 0;
+                }
+            }
+        }
+
+        if (filled > 0)
+        {
+            block[0] = (byte)filled;
+            await writer.WriteAsync(block.AsMemory(0, 1 + filled), cancellationToken).ConfigureAwait(false);
+        }
+
+        await writer.WriteAsync(new byte[] { 0 }, cancellationToken).ConfigureAwait(false); // terminator
     }
 
     private async ValueTask HandleExtensionAsync(CancellationToken cancellationToken)
@@ -98,14 +148,22 @@ internal sealed class GifSanitizer(ImageReader reader, ImageWriter writer, Image
                 }
 
                 control[1] &= 0x1F; // the three reserved bits
-                await writer.WriteAsync(new[] { ExtensionIntroducer, label }, cancellationToken).ConfigureAwait(false);
-                await writer.WriteAsync(control, cancellationToken).ConfigureAwait(false);
+                if ((control[1] & 0x01) == 0)
+                {
+                    control[4] = 0; // the transparent index means nothing without the transparency flag
+                }
+
+                pendingControl = [ExtensionIntroducer, label, .. control];
                 return;
             case ApplicationLabel:
                 await HandleApplicationAsync(cancellationToken).ConfigureAwait(false);
                 return;
+            case PlainTextLabel:
+                pendingControl = null; // it controlled the text, which is dropped
+                await SkipSubBlocksAsync(cancellationToken).ConfigureAwait(false);
+                return;
             default:
-                await PassSubBlocksAsync(keep: false, cancellationToken).ConfigureAwait(false);
+                await SkipSubBlocksAsync(cancellationToken).ConfigureAwait(false);
                 return;
         }
     }
@@ -124,7 +182,7 @@ internal sealed class GifSanitizer(ImageReader reader, ImageWriter writer, Image
         {
             if (size != 0)
             {
-                await PassSubBlocksAsync(keep: false, cancellationToken).ConfigureAwait(false);
+                await SkipSubBlocksAsync(cancellationToken).ConfigureAwait(false);
             }
 
             return;
@@ -153,30 +211,12 @@ internal sealed class GifSanitizer(ImageReader reader, ImageWriter writer, Image
         await writer.WriteAsync(extension, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Copies or skips data sub-blocks up to and including the zero-length terminator.</summary>
-    private async ValueTask PassSubBlocksAsync(bool keep, CancellationToken cancellationToken)
+    /// <summary>Skips data sub-blocks up to and including the zero-length terminator.</summary>
+    private async ValueTask SkipSubBlocksAsync(CancellationToken cancellationToken)
     {
-        while (true)
+        while (await reader.ReadByteAsync(cancellationToken).ConfigureAwait(false) is var size and not 0)
         {
-            var size = await reader.ReadByteAsync(cancellationToken).ConfigureAwait(false);
-            if (keep)
-            {
-                await writer.WriteAsync(new[] { size }, cancellationToken).ConfigureAwait(false);
-            }
-
-            if (size == 0)
-            {
-                return;
-            }
-
-            if (keep)
-            {
-                await reader.CopyAsync(writer, size, cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                await reader.SkipAsync(size, cancellationToken).ConfigureAwait(false);
-            }
+            await reader.SkipAsync(size, cancellationToken).ConfigureAwait(false);
         }
     }
 }

@@ -5,9 +5,10 @@ namespace SecureImage.Core.Imaging;
 /// <summary>
 /// JPEG: walks the marker segments, keeps what a decoder needs (tables, frame, scans, JFIF, ICC,
 /// Adobe), replaces EXIF with a minimal one holding only a non-default orientation and drops every
-/// other application segment and comment. JFIF, Adobe and ICC are rebuilt from their parsed values
-/// and the coding tables must fill their segments exactly, so no kept segment carries extra bytes.
-/// Scan data is copied in blocks between 0xFF bytes.
+/// other application segment and comment. JFIF, Adobe and ICC are rebuilt from their parsed values;
+/// frame and scan headers are checked field by field; the coding tables must fill their segments
+/// exactly and only those a scan uses are written, in front of it (<see cref="JpegCodingTables"/>),
+/// so no kept segment carries extra bytes. Scan data is copied in blocks between 0xFF bytes.
 /// </summary>
 internal sealed class JpegSanitizer(ImageReader reader, ImageWriter writer, ImageLimits limits)
 {
@@ -30,6 +31,8 @@ internal sealed class JpegSanitizer(ImageReader reader, ImageWriter writer, Imag
     /// <summary>"ICC_PROFILE\0", the chunk number and the chunk count.</summary>
     private const int IccHeaderLength = 14;
 
+    private readonly JpegCodingTables tables = new();
+    private JpegFrame? frame;
     private int width;
     private int height;
     private bool exifSeen;
@@ -130,17 +133,14 @@ internal sealed class JpegSanitizer(ImageReader reader, ImageWriter writer, Imag
             case (>= App0 and <= 0xEF) or 0xFE:
                 break; // metadata: other application segments and comments
             case 0xC0 or 0xC1 or 0xC2 or 0xC3 or 0xC9 or 0xCA or 0xCB:
-                ReadFrameHeader(span);
+                frame = ReadFrameHeader(marker, span);
+                await writer.WriteAsync(tables.BeforeFrame(frame), cancellationToken).ConfigureAwait(false);
                 await WriteSegmentAsync(marker, payload, cancellationToken).ConfigureAwait(false);
                 break;
             case 0xC4 or 0xCC or 0xDB or 0xDD:
-                // Huffman, arithmetic-coding, quantisation tables and the restart interval.
-                if (!CodingTablesFill(marker, span))
-                {
-                    throw ImageErrors.Malformed("The JPEG image has a damaged coding table segment.");
-                }
-
-                await WriteSegmentAsync(marker, payload, cancellationToken).ConfigureAwait(false);
+                // Huffman, arithmetic-coding, quantisation tables and the restart interval: held
+                // until a scan uses them.
+                tables.Define(marker, span);
                 break;
             case (>= 0xC5 and <= 0xCF) or 0xDE or 0xDF:
                 throw ImageErrors.Malformed("The JPEG image uses hierarchical or differential coding, which is not accepted.");
@@ -212,79 +212,48 @@ internal sealed class JpegSanitizer(ImageReader reader, ImageWriter writer, Imag
             : [.. "ICC_PROFILE\0"u8, 1, 1, .. profile];
     }
 
-    /// <summary>DQT, DHT, DAC and DRI hold tables of fixed layouts that must fill the segment exactly.</summary>
-    private static bool CodingTablesFill(byte marker, ReadOnlySpan<byte> payload)
+    /// <summary>
+    /// Precision 8 (baseline), 8 or 12 (extended, progressive), 2..16 (lossless); 1..4 components with
+    /// distinct ids, sampling factors 1..4 and a quantisation table 0..3 (0 for lossless, which has none).
+    /// </summary>
+    private JpegFrame ReadFrameHeader(byte marker, ReadOnlySpan<byte> header)
     {
-        if (marker == 0xDD)
-        {
-            return payload.Length == 2;
-        }
-
-        if (marker == 0xCC)
-        {
-            // Pairs of table class/destination and conditioning value.
-            for (var pair = 0; pair + 1 < payload.Length; pair += 2)
-            {
-                if (payload[pair] >> 4 > 1 || (payload[pair] & 0x0F) > 3)
-                {
-                    return false;
-                }
-            }
-
-            return payload.Length > 0 && payload.Length % 2 == 0;
-        }
-
-        var at = 0;
-        while (at < payload.Length)
-        {
-            var (tableClass, id) = (payload[at] >> 4, payload[at] & 0x0F);
-            if (tableClass > 1 || id > 3)
-            {
-                return false;
-            }
-
-            if (marker == 0xDB)
-            {
-                at += 1 + (tableClass == 0 ? 64 : 128); // 8- or 16-bit quantisation values
-                continue;
-            }
-
-            if (at + 17 > payload.Length)
-            {
-                return false;
-            }
-
-            var symbols = 0;
-            foreach (var count in payload.Slice(at + 1, 16))
-            {
-                symbols += count;
-            }
-
-            if (symbols > 256)
-            {
-                return false;
-            }
-
-            at += 17 + symbols;
-        }
-
-        return payload.Length > 0 && at == payload.Length;
-    }
-
-    private void ReadFrameHeader(ReadOnlySpan<byte> frame)
-    {
-        if (width != 0)
+        if (frame is not null)
         {
             throw ImageErrors.Malformed("The JPEG image has more than one frame header.");
         }
 
-        if (frame.Length < 6 || frame[5] is 0 or > 4 || frame.Length != 6 + (3 * frame[5]))
+        if (header.Length < 6 || header[5] is 0 or > 4 || header.Length != 6 + (3 * header[5]))
         {
             throw ImageErrors.Malformed("The JPEG image has a damaged frame header.");
         }
 
-        var frameHeight = BinaryPrimitives.ReadUInt16BigEndian(frame[1..]);
-        var frameWidth = BinaryPrimitives.ReadUInt16BigEndian(frame[3..]);
+        var parsed = new JpegFrame(marker, header[0], new byte[header[5]], new byte[header[5]]);
+        var valid = marker switch
+        {
+            0xC0 => parsed.Precision == 8,
+            0xC3 or 0xCB => parsed.Precision is >= 2 and <= 16,
+            _ => parsed.Precision is 8 or 12,
+        };
+        for (var index = 0; index < parsed.ComponentIds.Length; index++)
+        {
+            var (id, sampling, table) = (header[6 + (3 * index)], header[7 + (3 * index)], header[8 + (3 * index)]);
+            if (Array.IndexOf(parsed.ComponentIds, id, 0, index) >= 0 || sampling >> 4 is 0 or > 4 || (sampling & 0x0F) is 0 or > 4
+                || table > (parsed.Lossless ? 0 : 3))
+            {
+                valid = false;
+            }
+
+            (parsed.ComponentIds[index], parsed.QuantisationTables[index]) = (id, table);
+        }
+
+        if (!valid)
+        {
+            throw ImageErrors.Malformed("The JPEG image has a damaged frame header.");
+        }
+
+        var frameHeight = BinaryPrimitives.ReadUInt16BigEndian(header[1..]);
+        var frameWidth = BinaryPrimitives.ReadUInt16BigEndian(header[3..]);
         if (frameHeight == 0)
         {
             throw ImageErrors.Malformed("The JPEG image does not declare its height in the frame header.");
@@ -293,6 +262,42 @@ internal sealed class JpegSanitizer(ImageReader reader, ImageWriter writer, Imag
         ImageErrors.CheckDimensions(frameWidth, frameHeight, limits);
         width = frameWidth;
         height = frameHeight;
+        return parsed;
+    }
+
+    /// <summary>
+    /// Each component once and one of the frame's, table ids 0..3, and the band the coding process
+    /// allows (libjpeg's checks): sequential the whole block; progressive a DC band or one
+    /// component's AC band, successive approximation one bit at a time up to 13; lossless a
+    /// predictor 1..7 and a point transform below the precision.
+    /// </summary>
+    private static JpegScan ReadScanHeader(JpegFrame frame, ReadOnlySpan<byte> header)
+    {
+        if (header.Length < 4 || header[0] is 0 or > 4 || header.Length != 4 + (2 * header[0]))
+        {
+            throw ImageErrors.Malformed("The JPEG image has a damaged scan header.");
+        }
+
+        var components = new (int Component, int Dc, int Ac)[header[0]];
+        var valid = true;
+        for (var index = 0; index < components.Length; index++)
+        {
+            var (selector, tables) = (header[1 + (2 * index)], header[2 + (2 * index)]);
+            components[index] = (Array.IndexOf(frame.ComponentIds, selector), tables >> 4, tables & 0x0F);
+            valid &= components[index].Component >= 0 && components[index].Dc <= 3 && components[index].Ac <= 3
+                && !components.Take(index).Any(earlier => earlier.Component == components[index].Component);
+        }
+
+        var at = 1 + (2 * components.Length);
+        var scan = new JpegScan(components, header[at], header[at + 1], header[at + 2] >> 4, header[at + 2] & 0x0F);
+        valid &= frame switch
+        {
+            { Lossless: true } => scan is { Start: >= 1 and <= 7, End: 0, High: 0 } && scan.Low < frame.Precision,
+            { Progressive: true } => scan.End <= 63 && scan.Start <= scan.End && (scan.Start == 0) == (scan.End == 0)
+                && (scan.Start == 0 || components.Length == 1) && scan.Low <= 13 && (scan.High == 0 || scan.Low == scan.High - 1),
+            _ => scan is { Start: 0, End: 63, High: 0, Low: 0 },
+        };
+        return valid ? scan : throw ImageErrors.Malformed("The JPEG image has a damaged scan header.");
     }
 
     private async ValueTask WriteSegmentAsync(byte marker, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
@@ -308,18 +313,15 @@ internal sealed class JpegSanitizer(ImageReader reader, ImageWriter writer, Imag
     /// <summary>Copies the scan header and its entropy-coded data; returns the marker that ends the scan.</summary>
     private async ValueTask<byte> CopyScanAsync(CancellationToken cancellationToken)
     {
-        if (width == 0)
+        if (frame is null)
         {
             throw ImageErrors.Malformed("The JPEG image has scan data before its frame header.");
         }
 
         var length = await ReadPayloadLengthAsync(cancellationToken).ConfigureAwait(false);
         var header = await reader.ReadExactlyAsync(length, cancellationToken).ConfigureAwait(false);
-        if (header.Length < 4 || header.Span[0] is 0 or > 4 || header.Length != 4 + (2 * header.Span[0]))
-        {
-            throw ImageErrors.Malformed("The JPEG image has a damaged scan header.");
-        }
-
+        var scan = ReadScanHeader(frame, header.Span);
+        await writer.WriteAsync(tables.BeforeScan(frame, scan), cancellationToken).ConfigureAwait(false);
         await WriteSegmentAsync(Sos, header, cancellationToken).ConfigureAwait(false);
         scanSeen = true;
 

@@ -19,6 +19,9 @@ internal sealed class PngSanitizer(ImageReader reader, ImageWriter writer, Image
     /// <summary>Largest ancillary chunk read whole (a compressed ICC profile); larger ones are dropped unread.</summary>
     private const int MaxAncillaryLength = ImageReader.BufferSize;
 
+    /// <summary>IDAT and fdAT are written in chunks of this much data (the last of a run shorter).</summary>
+    private const int DataChunkLength = 8 * 1024;
+
     /// <summary>PNG's own limit for a four-byte unsigned value.</summary>
     private const uint MaxPngInteger = int.MaxValue;
 
@@ -31,9 +34,27 @@ internal sealed class PngSanitizer(ImageReader reader, ImageWriter writer, Image
     private int colourType;
     private int paletteEntries;
     private bool seenData;
+
+    /// <summary>A chunk other than IDAT followed the image data: IDAT may not resume (libpng refuses it too).</summary>
+    private bool dataEnded;
+
+    /// <summary>The current animation frame's control came after IDAT, so its data is fdAT (before IDAT it is IDAT).</summary>
+    private bool frameTakesFrameData;
     private long declaredFrames = -1;
     private long frameControls;
     private uint nextSequence;
+
+    /// <summary>
+    /// The image data of the current run of IDAT or fdAT chunks (one image or frame), re-cut into
+    /// chunks of <see cref="DataChunkLength"/>: decoders join them, so how the sender cut its data
+    /// (chunk sizes, empty chunks, freely chosen) is not carried over. The APNG sequence is numbered
+    /// again to match.
+    /// </summary>
+    private readonly byte[] pendingData = new byte[DataChunkLength];
+    private int pendingLength;
+    private string? dataRun;
+    private bool dataRunWritten;
+    private uint outputSequence;
 
     public async ValueTask<(int Width, int Height)> RunAsync(CancellationToken cancellationToken)
     {
@@ -57,6 +78,12 @@ internal sealed class PngSanitizer(ImageReader reader, ImageWriter writer, Image
                 throw ImageErrors.Malformed("The PNG image does not start with its header chunk.");
             }
 
+            dataEnded |= seenData && type != "IDAT";
+            if (dataRun is not null && type != dataRun)
+            {
+                await EndDataRunAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             switch (type)
             {
                 case "IHDR" when width != 0:
@@ -74,18 +101,21 @@ internal sealed class PngSanitizer(ImageReader reader, ImageWriter writer, Image
                 case "fcTL":
                     var fctl = await ReadFixedChunkAsync(header, length, FrameControlLength, cancellationToken).ConfigureAwait(false);
                     CheckFrameControl(fctl);
+                    BinaryPrimitives.WriteUInt32BigEndian(fctl, outputSequence++);
                     await WriteChunkAsync(header, fctl, cancellationToken).ConfigureAwait(false);
                     break;
                 case "fdAT":
                     await CheckFrameDataSequenceAsync(length, cancellationToken).ConfigureAwait(false);
-                    await CopyChunkAsync(header, length, keep: true, cancellationToken).ConfigureAwait(false);
+                    await CopyDataChunkAsync(type, header, length, cancellationToken).ConfigureAwait(false);
                     break;
                 case "PLTE":
                     await HandlePaletteAsync(header, length, cancellationToken).ConfigureAwait(false);
                     break;
+                case "IDAT" when dataEnded:
+                    throw ImageErrors.Malformed("The PNG image data is interrupted by another chunk.");
                 case "IDAT":
                     seenData = true;
-                    await CopyChunkAsync(header, length, keep: true, cancellationToken).ConfigureAwait(false);
+                    await CopyDataChunkAsync(type, header, length, cancellationToken).ConfigureAwait(false);
                     break;
                 case "IEND":
                     if (!seenData || (colourType == 3 && paletteEntries == 0))
@@ -99,19 +129,19 @@ internal sealed class PngSanitizer(ImageReader reader, ImageWriter writer, Image
                     }
 
                     // IEND has no data: whatever an input puts there is verified and left behind.
-                    await CopyChunkAsync(header, length, keep: false, cancellationToken).ConfigureAwait(false);
+                    await SkipChunkAsync(header, length, cancellationToken).ConfigureAwait(false);
                     await writer.WriteAsync(EndChunk.ToArray(), cancellationToken).ConfigureAwait(false);
                     return (width, height);
                 case "gAMA" or "cHRM" or "sRGB" or "iCCP" or "sBIT" or "tRNS" or "pHYs":
                     await HandleAncillaryAsync(header, type, length, cancellationToken).ConfigureAwait(false);
                     break;
                 default:
-                    if ((typeBytes[0] & 0x20) == 0)
+                    if ((header[4] & 0x20) == 0)
                     {
                         throw ImageErrors.Malformed("The PNG image has a critical chunk of an unknown kind.");
                     }
 
-                    await CopyChunkAsync(header, length, keep: false, cancellationToken).ConfigureAwait(false);
+                    await SkipChunkAsync(header, length, cancellationToken).ConfigureAwait(false);
                     break;
             }
         }
@@ -176,6 +206,7 @@ internal sealed class PngSanitizer(ImageReader reader, ImageWriter writer, Image
         }
 
         CheckSequence(BinaryPrimitives.ReadUInt32BigEndian(fctl));
+        frameTakesFrameData = seenData;
         var span = fctl.AsSpan();
         long frameWidth = BinaryPrimitives.ReadUInt32BigEndian(span[4..]);
         long frameHeight = BinaryPrimitives.ReadUInt32BigEndian(span[8..]);
@@ -191,7 +222,9 @@ internal sealed class PngSanitizer(ImageReader reader, ImageWriter writer, Image
 
     private async ValueTask CheckFrameDataSequenceAsync(uint length, CancellationToken cancellationToken)
     {
-        if (declaredFrames < 0 || length < 4 || await reader.FillAsync(4, cancellationToken).ConfigureAwait(false) < 4)
+        // Frame data belongs to the frame whose control precedes it; before that, or for the frame
+        // that is the default image (its data is IDAT), no decoder reads it.
+        if (!frameTakesFrameData || length < 4 || await reader.FillAsync(4, cancellationToken).ConfigureAwait(false) < 4)
         {
             throw ImageErrors.Malformed("The PNG image has damaged animation data.");
         }
@@ -242,7 +275,7 @@ internal sealed class PngSanitizer(ImageReader reader, ImageWriter writer, Image
             && (type != "tRNS" || colourType != 3 || paletteEntries > 0);
         if (!placed || length > MaxAncillaryLength)
         {
-            await CopyChunkAsync(header, length, keep: false, cancellationToken).ConfigureAwait(false);
+            await SkipChunkAsync(header, length, cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -368,33 +401,77 @@ internal sealed class PngSanitizer(ImageReader reader, ImageWriter writer, Image
         await WriteCrcAsync(crc, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Streams a chunk's data, verifying its CRC whether it is kept or dropped.</summary>
-    private async ValueTask CopyChunkAsync(byte[] header, uint length, bool keep, CancellationToken cancellationToken)
+    /// <summary>Reads past a dropped chunk's data, verifying its CRC.</summary>
+    private async ValueTask SkipChunkAsync(byte[] header, uint length, CancellationToken cancellationToken)
     {
-        if (keep)
-        {
-            await writer.WriteAsync(header, cancellationToken).ConfigureAwait(false);
-        }
-
         var crc = Crc32.Update(Crc32.Initial, header.AsSpan(4));
-        long remaining = length;
-        while (remaining > 0)
+        for (long remaining = length; remaining > 0;)
         {
             var block = await reader.ReadBlockAsync(remaining, cancellationToken).ConfigureAwait(false);
             crc = Crc32.Update(crc, block.Span);
-            if (keep)
-            {
-                await writer.WriteAsync(block, cancellationToken).ConfigureAwait(false);
-            }
-
             remaining -= block.Length;
         }
 
         await VerifyCrcAsync(crc, cancellationToken).ConfigureAwait(false);
-        if (keep)
+    }
+
+    /// <summary>Streams an IDAT or fdAT chunk's data (after fdAT's sequence number) into the current run, verifying its CRC.</summary>
+    private async ValueTask CopyDataChunkAsync(string type, byte[] header, uint length, CancellationToken cancellationToken)
+    {
+        dataRun = type;
+        var crc = Crc32.Update(Crc32.Initial, header.AsSpan(4));
+        var sequenceLeft = type == "fdAT" ? 4 : 0;
+        for (long remaining = length; remaining > 0;)
         {
-            await WriteCrcAsync(Crc32.Finish(crc), cancellationToken).ConfigureAwait(false);
+            var block = await reader.ReadBlockAsync(Math.Min(remaining, DataChunkLength - pendingLength + sequenceLeft), cancellationToken).ConfigureAwait(false);
+            crc = Crc32.Update(crc, block.Span);
+            remaining -= block.Length;
+            var skipped = Math.Min(sequenceLeft, block.Length);
+            sequenceLeft -= skipped;
+            block[skipped..].CopyTo(pendingData.AsMemory(pendingLength));
+            pendingLength += block.Length - skipped;
+            if (pendingLength == DataChunkLength)
+            {
+                await WriteDataChunkAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
+
+        await VerifyCrcAsync(crc, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes the rest of the run; a run with no data at all is no image or frame.</summary>
+    private async ValueTask EndDataRunAsync(CancellationToken cancellationToken)
+    {
+        if (pendingLength > 0)
+        {
+            await WriteDataChunkAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (!dataRunWritten)
+        {
+            throw ImageErrors.Malformed("The PNG image has an image or animation frame with no data.");
+        }
+
+        (dataRun, dataRunWritten) = (null, false);
+    }
+
+    private async ValueTask WriteDataChunkAsync(CancellationToken cancellationToken)
+    {
+        var frameData = dataRun == "fdAT";
+        var chunkHeader = new byte[8 + (frameData ? 4 : 0)];
+        BinaryPrimitives.WriteUInt32BigEndian(chunkHeader, (uint)(chunkHeader.Length - 8 + pendingLength));
+        System.Text.Encoding.ASCII.GetBytes(dataRun!).CopyTo(chunkHeader, 4);
+        if (frameData)
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(chunkHeader.AsSpan(8), outputSequence++);
+        }
+
+        var data = pendingData.AsMemory(0, pendingLength);
+        var crc = Crc32.Finish(Crc32.Update(Crc32.Update(Crc32.Initial, chunkHeader.AsSpan(4)), data.Span));
+        await writer.WriteAsync(chunkHeader, cancellationToken).ConfigureAwait(false);
+        await writer.WriteAsync(data, cancellationToken).ConfigureAwait(false);
+        await WriteCrcAsync(crc, cancellationToken).ConfigureAwait(false);
+        (pendingLength, dataRunWritten) = (0, true);
     }
 
     private async ValueTask VerifyCrcAsync(uint crc, CancellationToken cancellationToken)

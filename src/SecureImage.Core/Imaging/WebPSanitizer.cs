@@ -45,7 +45,7 @@ internal sealed class WebPSanitizer(ImageReader reader, ImageWriter writer, Imag
                 var (width, height) = await PeekBitstreamSizeAsync(first, cancellationToken).ConfigureAwait(false);
                 ImageErrors.CheckDimensions(width, height, limits);
                 await WriteRiffHeaderAsync(ChunkHeaderLength + first.Padded, cancellationToken).ConfigureAwait(false);
-                await CopyChunkAsync(first, cancellationToken).ConfigureAwait(false);
+                await CopyChunkAsync(first, width, height, cancellationToken).ConfigureAwait(false);
                 return (width, height);
             case "VP8X":
                 return await SanitizeExtendedAsync(first, cancellationToken).ConfigureAwait(false);
@@ -130,7 +130,7 @@ internal sealed class WebPSanitizer(ImageReader reader, ImageWriter writer, Imag
             // The common still image: the output ends with this chunk, so its size is known now.
             await CheckStillSizeAsync(chunk, width, height, cancellationToken).ConfigureAwait(false);
             await WriteHeadersAsync(headerBytes + ChunkHeaderLength + chunk.Padded, extended, fields, kept, cancellationToken).ConfigureAwait(false);
-            await CopyChunkAsync(chunk, cancellationToken).ConfigureAwait(false);
+            await CopyChunkAsync(chunk, width, height, cancellationToken).ConfigureAwait(false);
             return (width, height);
         }
 
@@ -156,6 +156,7 @@ internal sealed class WebPSanitizer(ImageReader reader, ImageWriter writer, Imag
             }
             else if (keep)
             {
+                CheckAlphaPairing(alphaSeen, chunk);
                 await CheckStillSizeAsync(chunk, width, height, cancellationToken).ConfigureAwait(false);
                 bitstreamSeen = true;
             }
@@ -166,7 +167,7 @@ internal sealed class WebPSanitizer(ImageReader reader, ImageWriter writer, Imag
             }
             else if (keep)
             {
-                await CopyChunkAsync(chunk, cancellationToken).ConfigureAwait(false);
+                await CopyChunkAsync(chunk, width, height, cancellationToken).ConfigureAwait(false);
             }
             else
             {
@@ -308,7 +309,8 @@ internal sealed class WebPSanitizer(ImageReader reader, ImageWriter writer, Imag
                 case "ALPH" when !alphaSeen:
                     alphaSeen = true;
                     break;
-                case "VP8 " or "VP8L" when !(alphaSeen && chunk.FourCc == "VP8L"):
+                case "VP8 " or "VP8L":
+                    CheckAlphaPairing(alphaSeen, chunk);
                     if (await PeekBitstreamSizeAsync(chunk, cancellationToken).ConfigureAwait(false) != (frameWidth, frameHeight))
                     {
                         throw ImageErrors.Malformed("The WebP animation frame's image data does not match the frame size.");
@@ -320,7 +322,7 @@ internal sealed class WebPSanitizer(ImageReader reader, ImageWriter writer, Imag
                     throw ImageErrors.Malformed("The WebP animation frame does not start with its image data.");
             }
 
-            await CopyChunkAsync(chunk, cancellationToken).ConfigureAwait(false);
+            await CopyChunkAsync(chunk, frameWidth, frameHeight, cancellationToken).ConfigureAwait(false);
         }
 
         if (!bitstreamSeen)
@@ -331,11 +333,27 @@ internal sealed class WebPSanitizer(ImageReader reader, ImageWriter writer, Imag
         await WriteFillerAsync(dropped, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>A lossless bitstream holds its own alpha: an ALPH chunk before it is never read, so it is refused.</summary>
+    private static void CheckAlphaPairing(bool alphaSeen, Chunk bitstream)
+    {
+        if (alphaSeen && bitstream.FourCc == "VP8L")
+        {
+            throw ImageErrors.Malformed("The WebP image has alpha data for a lossless image, which carries its own.");
+        }
+    }
+
     private async ValueTask WriteRiffHeaderAsync(long contentBytes, CancellationToken cancellationToken)
     {
+        // The output size follows the input's declared size; a rebuilt profile larger than the
+        // original could push a declared size near 4 GiB past what RIFF can state.
+        if (4 + contentBytes > uint.MaxValue)
+        {
+            throw ImageErrors.Malformed("The WebP image declares a size larger than the format allows.");
+        }
+
         var header = new byte[RiffHeaderLength];
         "RIFF"u8.CopyTo(header);
-        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(4), checked((uint)(4 + contentBytes)));
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(4), (uint)(4 + contentBytes));
         "WEBP"u8.CopyTo(header.AsSpan(8));
         await writer.WriteAsync(header, cancellationToken).ConfigureAwait(false);
     }
@@ -351,14 +369,23 @@ internal sealed class WebPSanitizer(ImageReader reader, ImageWriter writer, Imag
         }
     }
 
-    /// <summary>Copies a kept chunk: its header, its data (the alpha header's reserved bits cleared) and a zero padding byte.</summary>
-    private async ValueTask CopyChunkAsync(Chunk chunk, CancellationToken cancellationToken)
+    /// <summary>
+    /// Copies a kept chunk: its header, its data (the alpha header's reserved bits cleared) and a zero
+    /// padding byte. Alpha is compressed (method 1) or one byte per pixel of the image or frame
+    /// (method 0); decoders ignore bytes past that, so uncompressed alpha must be exactly that long.
+    /// </summary>
+    private async ValueTask CopyChunkAsync(Chunk chunk, int width, int height, CancellationToken cancellationToken)
     {
         await writer.WriteAsync(chunk.Header, cancellationToken).ConfigureAwait(false);
         var data = (long)chunk.Size;
-        if (chunk.FourCc == "ALPH" && data > 0)
+        if (chunk.FourCc == "ALPH")
         {
-            var alphaHeader = await reader.ReadByteAsync(cancellationToken).ConfigureAwait(false);
+            var alphaHeader = data > 0 ? await reader.ReadByteAsync(cancellationToken).ConfigureAwait(false) : (byte)0xFF;
+            if ((alphaHeader & 0x03) > 1 || ((alphaHeader & 0x03) == 0 && data != 1 + ((long)width * height)))
+            {
+                throw ImageErrors.Malformed("The WebP image has damaged alpha data.");
+            }
+
             await writer.WriteAsync(new[] { (byte)(alphaHeader & 0x3F) }, cancellationToken).ConfigureAwait(false);
             data--;
         }

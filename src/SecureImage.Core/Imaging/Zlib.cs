@@ -8,6 +8,11 @@ internal static class Zlib
     /// <summary>The inflated bytes, or null when the data is not zlib or inflates to more than <paramref name="maxBytes"/>.</summary>
     public static byte[]? Inflate(ReadOnlyMemory<byte> compressed, int maxBytes)
     {
+        if (!HeaderValid(compressed.Span))
+        {
+            return null;
+        }
+
         var output = new byte[maxBytes + 1];
         try
         {
@@ -23,11 +28,20 @@ internal static class Zlib
 
             return filled > maxBytes ? null : output[..filled];
         }
-        catch (InvalidDataException)
+        catch (Exception exception) when (exception is InvalidDataException or IOException)
         {
+            // IOException: .NET's ZLibException, for an error code its wrapper does not map (a preset
+            // dictionary, for one); the source is memory, so nothing else raises it.
             return null;
         }
     }
+
+    /// <summary>
+    /// RFC 1950: method 8 (deflate) with a window of at most 32 KiB, check bits that hold and no
+    /// preset dictionary (PNG never supplies one).
+    /// </summary>
+    private static bool HeaderValid(ReadOnlySpan<byte> data) =>
+        data.Length >= 2 && (data[0] & 0x0F) == 8 && data[0] >> 4 <= 7 && ((data[0] << 8) | data[1]) % 31 == 0 && (data[1] & 0x20) == 0;
 
     public static byte[] Deflate(ReadOnlySpan<byte> data)
     {

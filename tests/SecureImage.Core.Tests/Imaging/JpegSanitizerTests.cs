@@ -76,7 +76,10 @@ public sealed class JpegSanitizerTests
     [Fact]
     public async Task Jpeg_progressive_scans_with_tables_between_them_are_kept()
     {
-        var input = Bytes.Concat(Soi, Dqt(), Frame(16, 8, marker: 0xC2), Dht(), ScanHeader(), ScanData, Dht(), ScanHeader(), ScanData, Eoi);
+        // A DC scan after its DC table, then an AC band after its AC table.
+        var acTable = Segment(0xC4, [0x10, 1, .. new byte[15], 0x00]);
+        var input = Bytes.Concat(Soi, Dqt(), Frame(16, 8, marker: 0xC2), Dht(), Segment(0xDA, [1, 1, 0x00, 0, 0, 0]), ScanData,
+            acTable, Segment(0xDA, [1, 1, 0x00, 1, 63, 0]), ScanData, Eoi);
 
         var (image, output) = await Sanitize.BytesAsync(input);
 

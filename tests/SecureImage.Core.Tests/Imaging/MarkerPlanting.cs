@@ -36,6 +36,14 @@ internal static class MarkerPlanting
 
     private static readonly Lazy<byte[][]> StillWebPs = new(() => [Corpus.Read("webp_gps_xmp.webp"), RealImages.WebPLossless(), RealImages.WebPLossyWithAlpha()]);
 
+    /// <summary>The VP8 chunk of a 10×8 lossy image with alpha.</summary>
+    private static readonly Lazy<byte[]> LossyBitstream = new(() =>
+    {
+        var webp = RealImages.WebPLossyWithAlpha();
+        var (_, start, length) = RealImages.RiffChunks(webp).Single(chunk => chunk.FourCc == "VP8 ");
+        return webp[start..(start + length)];
+    });
+
     private static readonly Lazy<byte[]> Apng = new(() =>
     {
         var frameControl = new byte[26];
@@ -68,6 +76,26 @@ internal static class MarkerPlanting
             return Bytes.Concat(jpeg[..(at + 2)], [(byte)((length + marker.Length) >> 8), (byte)(length + marker.Length)], jpeg[(at + 4)..(at + 2 + length)], marker, jpeg[(at + 2 + length)..]);
         }),
         new("jpeg-restart-interval-tail", PlantingOutcome.Rejected, (random, marker) => Jpeg(random, JpegFixture.Segment(0xDD, Bytes.Concat([0, (byte)random.Next(256)], marker)))),
+        new("jpeg-unused-and-overridden-coding-tables", PlantingOutcome.Accepted, (random, marker) =>
+        {
+            // Every accepted JPEG uses quantisation tables 0 and 1 and defines its own DC/AC tables 0 and 1 later.
+            byte[] values = [.. marker, .. Noise(random, 64 - marker.Length)];
+            return Jpeg(random, random.Next(4) switch
+            {
+                0 => JpegFixture.Segment(0xDB, [(byte)random.Next(2, 4), .. values]),
+                1 => JpegFixture.Segment(0xDB, [(byte)random.Next(2), .. values]),
+                2 => JpegFixture.Segment(0xC4, JpegHostileStructureTests.HuffmanTable((byte)((random.Next(2) << 4) | random.Next(2, 4)), marker)),
+                _ => JpegFixture.Segment(0xC4, JpegHostileStructureTests.HuffmanTable((byte)((random.Next(2) << 4) | random.Next(2)), marker)),
+            });
+        }),
+        new("jpeg-frame-and-scan-header-fields", PlantingOutcome.Rejected, (random, marker) =>
+        {
+            var jpeg = Pick(random, Jpegs.Value);
+            var (segment, fieldsAt) = random.Next(2) == 0 ? ((byte)0xC0, 6) : ((byte)0xDA, 1);
+            var payload = JpegHostileStructureTests.SegmentPayload(jpeg, segment);
+            marker.AsSpan(0, Math.Min(marker.Length, payload.Length - fieldsAt)).CopyTo(payload.AsSpan(fieldsAt));
+            return JpegHostileStructureTests.ReplaceSegment(jpeg, segment, payload);
+        }),
         new("jpeg-after-end", PlantingOutcome.Accepted, (random, marker) => Bytes.Concat(Pick(random, Jpegs.Value), marker)),
 
         // PNG
@@ -93,6 +121,9 @@ internal static class MarkerPlanting
             var (_, start, length) = RealImages.PngChunks(Apng.Value).First(chunk => chunk.Type == type);
             return Bytes.Concat(Apng.Value[..start], PngChunk(type, Bytes.Concat(data, marker)), Apng.Value[(start + length)..]);
         }),
+        new("png-frame-data-outside-a-frame-or-resumed-image-data", PlantingOutcome.Rejected, (random, marker) => random.Next(2) == 0
+            ? RealImages.InsertPngChunksAfter(Apng.Value, "fcTL", PngChunk("fdAT", Bytes.Concat([0, 0, 0, 1], marker)))
+            : RealImages.InsertPngChunksAfter(Pick(random, Pngs.Value), "IDAT", PngChunk(Pick(random, new[] { "tEXt", "prVt", "gAMA" }), Noise(random, 4)), PngChunk("IDAT", marker))),
         new("png-after-end", PlantingOutcome.Accepted, (random, marker) => Bytes.Concat(Pick(random, Pngs.Value), marker)),
 
         // GIF
@@ -124,6 +155,9 @@ internal static class MarkerPlanting
             WebP(Vp8X(0x10 | 0x08 | 0x04, 10, 8), RiffChunk("EXIF", marker), RealImages.WebPLossless()[12..], RiffChunk(Pick(random, new[] { "XMP ", "EXIF", "ABCD" }), marker))),
         new("webp-extended-header-tail", PlantingOutcome.Rejected, (random, marker) =>
             WebP(RiffChunk("VP8X", Bytes.Concat([0x10, 0, 0, 0, 9, 0, 0, 7, 0, 0], marker)), RealImages.WebPLossless()[12..])),
+        new("webp-alpha-no-decoder-reads", PlantingOutcome.Rejected, (random, marker) => random.Next(2) == 0
+            ? WebP(Vp8X(0x10, 10, 8), RiffChunk("ALPH", Bytes.Concat([(byte)random.Next(2)], marker)), RealImages.WebPLossless()[12..])
+            : WebP(Vp8X(0x10, 10, 8), RiffChunk("ALPH", Bytes.Concat([0], Noise(random, 80), marker)), LossyBitstream.Value)),
         new("webp-after-riff", PlantingOutcome.Accepted, (random, marker) => Bytes.Concat(Pick(random, StillWebPs.Value), marker)),
     ];
 

@@ -78,6 +78,89 @@ public sealed class MutationTests
         Assert.True(accepted > 0, $"{name}: no mutant was accepted");
     }
 
+    /// <summary>
+    /// Mutations inside PNG chunk data with the CRC made to match again, so that they reach the
+    /// chunk parsers (IHDR, PLTE, tRNS, the colour chunks, acTL/fcTL and the zlib data of iCCP)
+    /// instead of stopping at the checksum, as the corpus mutations above do.
+    /// </summary>
+    [Fact]
+    public async Task Png_chunk_data_mutated_behind_a_fixed_checksum_is_rejected_cleanly_or_accepted_idempotently()
+    {
+        var withProfile = RealImages.InsertPngChunks(RealImages.Png(), PngKeptStructureCarrierTests.IccChunk("ICC"u8.ToArray(), IccFixture.Rgb()));
+        var frameControl = new byte[26];
+        BinaryPrimitives.WriteUInt32BigEndian(frameControl.AsSpan(4), 12);
+        BinaryPrimitives.WriteUInt32BigEndian(frameControl.AsSpan(8), 9);
+        var animation = RealImages.InsertPngChunks(RealImages.Png(), FormatFixtures.PngChunk("acTL", [0, 0, 0, 1, 0, 0, 0, 0]), FormatFixtures.PngChunk("fcTL", frameControl));
+        byte[][] pngs = [withProfile, animation, RealImages.Png(SixLabors.ImageSharp.Formats.Png.PngColorType.Palette), Corpus.Read("png_text_gps_xmp.png")];
+        var seed = StableSeed(nameof(Png_chunk_data_mutated_behind_a_fixed_checksum_is_rejected_cleanly_or_accepted_idempotently));
+        var random = new Random(seed);
+        for (var index = 0; index < CasesPerFile; index++)
+        {
+            var png = (byte[])pngs[random.Next(pngs.Length)].Clone();
+            var chunks = RealImages.PngChunks(png).Where(chunk => chunk.Length > 12 && chunk.Type != "IDAT").ToArray();
+            var (type, start, length) = chunks[random.Next(chunks.Length)];
+            var data = png.AsSpan(start + 8, length - 12);
+            // The first bytes after iCCP's name are the zlib header: favour them.
+            var zlibAt = type == "iCCP" ? data.IndexOf((byte)0) + 2 : 0;
+            for (var edit = random.Next(1, 4); edit > 0; edit--)
+            {
+                var at = random.Next(2) == 0 ? Math.Min(data.Length - 1, zlibAt + random.Next(8)) : random.Next(data.Length);
+                data[at] = random.Next(2) == 0 ? (byte)(data[at] ^ (1 << random.Next(8))) : (byte)random.Next(256);
+            }
+
+            if (type == "iCCP" && random.Next(3) == 0)
+            {
+                // A zlib header of random method, window and flags whose own check bits hold.
+                var (method, flags) = (random.Next(2) == 0 ? 0x78 : random.Next(256), random.Next(256) & 0xE0);
+                (data[zlibAt], data[zlibAt + 1]) = ((byte)method, (byte)(flags + (31 - (((method << 8) + flags) % 31))));
+            }
+
+            BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(start + length - 4), Crc32.Finish(Crc32.Update(Crc32.Initial, png.AsSpan(start + 4, length - 8))));
+
+            var context = $"PNG chunk {type} mutated, seed {seed}, case {index}";
+            if (await RunBoundedAsync(png, context) is { } first)
+            {
+                var second = await RunBoundedAsync(first.Output, context + ", re-sanitized");
+                Assert.True(second is not null, $"{context}: accepted output was rejected on the second pass");
+                Assert.Equal(first.Output, second.Value.Output);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The RIFF size and chunk sizes set near 2^32 in WebPs whose kept header chunks change size when
+    /// rebuilt (ICC profiles, ANIM), cut anywhere: size arithmetic never escapes as another exception.
+    /// </summary>
+    [Fact]
+    public async Task WebP_declaring_sizes_near_the_riff_limit_is_rejected_cleanly()
+    {
+        var lossyWithAlpha = RealImages.WebPLossyWithAlpha();
+        var animation = RealImages.AnimatedWebP(2);
+        byte[][] profiles = [WebPHostileStructureTests.MinimalRgbProfile(), IccFixture.Rgb(), IccFixture.Rgb(IccPlant.TrailingBytes, 4)];
+        var seed = StableSeed(nameof(WebP_declaring_sizes_near_the_riff_limit_is_rejected_cleanly));
+        var random = new Random(seed);
+        for (var index = 0; index < CasesPerFile; index++)
+        {
+            var profile = profiles[random.Next(profiles.Length)];
+            var webp = random.Next(3) switch
+            {
+                0 => FormatFixtures.WebP(FormatFixtures.Vp8X(0x30, 10, 8), FormatFixtures.RiffChunk("ICCP", profile), lossyWithAlpha[30..]),
+                1 => FormatFixtures.WebP(FormatFixtures.Vp8X(0x32, 10, 8), FormatFixtures.RiffChunk("ICCP", profile), animation[30..]),
+                _ => FormatFixtures.WebP(FormatFixtures.Vp8X(0x20, 10, 8), FormatFixtures.RiffChunk("ICCP", profile), RealImages.WebPLossless()[12..]),
+            };
+            var chunks = RealImages.RiffChunks(webp).ToArray();
+            var sizeAt = random.Next(3) == 0 ? chunks[random.Next(chunks.Length)].Start + 4 : 4;
+            BinaryPrimitives.WriteUInt32LittleEndian(webp.AsSpan(sizeAt), uint.MaxValue - (uint)random.Next(600));
+            var cut = random.Next(2) == 0 ? webp : webp[..random.Next(12, webp.Length)];
+
+            var context = $"near-limit WebP, seed {seed}, case {index}";
+            if (await RunBoundedAsync(cut, context) is { } accepted)
+            {
+                Assert.True(await RunBoundedAsync(accepted.Output, context + ", re-sanitized") is not null, context);
+            }
+        }
+    }
+
     private static async Task<(SanitizedImage Image, byte[] Output)?> RunBoundedAsync(byte[] input, string context)
     {
         var run = Task.Run(() => Sanitize.BytesAsync(input));

@@ -142,7 +142,7 @@ public sealed class WebPSanitizerTests
     [Fact]
     public async Task WebP_with_alpha_replaces_trailing_metadata_with_zeroed_padding_of_the_same_size()
     {
-        var alpha = RiffChunk("ALPH", [0, 1, 2]);
+        var alpha = RiffChunk("ALPH", [1, 1, 2]); // compressed: opaque to the sanitizer
         var exif = RiffChunk("EXIF", "SECRET-GPS"u8.ToArray());
 
         var (_, output) = await Sanitize.BytesAsync(WebP(Vp8X(0x10 | 0x08), alpha, Vp8(), exif));
