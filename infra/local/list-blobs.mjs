@@ -1,5 +1,5 @@
 // Lists a container's blob names with the official @azure/storage-blob client, as a JSON array on
-// stdout: an independent check of what the service's own Blob REST client wrote.
+// stdout: a view of the container through a client in another language that no code of ours wraps.
 // Usage: AZURE_STORAGE_CONNECTION_STRING=... node infra/local/list-blobs.mjs CONTAINER
 // (the connection string comes from the environment so that its key never shows in a process list).
 import { BlobServiceClient } from "@azure/storage-blob";

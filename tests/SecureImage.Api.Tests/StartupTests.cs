@@ -232,6 +232,42 @@ public sealed class StartupTests
     }
 
     [Fact]
+    public async Task A_SAS_blob_connection_string_is_one_line_and_exit_code_78_without_repeating_it()
+    {
+        using var factory = new SecureImageFactory("Testing", settings: new Dictionary<string, string?>
+        {
+            ["SecureImage:Blobs:Provider"] = "AzureBlob",
+            ["SecureImage:Blobs:ConnectionString"] = "BlobEndpoint=https://acct.blob.core.windows.net;SharedAccessSignature=sv=2025-05-05&sig=sas-secret-q7",
+        });
+
+        var output = await factory.AssertRefusesToStartAsync();
+
+        Assert.Contains("SecureImage:Blobs:ConnectionString must carry an account key", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("sas-secret-q7", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("SecureImage:Blobs:MaxRetries", "11")]
+    [InlineData("SecureImage:Blobs:NetworkTimeout", "00:00:00")]
+    [InlineData("SecureImage:Blobs:RetryDelay", "00:01:00")]
+    [InlineData("SecureImage:Blobs:TransferSizeBytes", "1024")]
+    [InlineData("SecureImage:Blobs:ManagedIdentityClientId", "not-a-guid-q7")]
+    public async Task A_blob_client_setting_out_of_range_is_refused_with_its_full_setting_name_not_its_value(string key, string value)
+    {
+        using var factory = new SecureImageFactory("Testing", settings: new Dictionary<string, string?>
+        {
+            ["SecureImage:Blobs:Provider"] = "AzureBlob",
+            ["SecureImage:Blobs:ServiceUri"] = "https://acct.blob.core.windows.net",
+            [key] = value,
+        });
+
+        var output = await factory.AssertRefusesToStartAsync();
+
+        Assert.Contains(key, output, StringComparison.Ordinal);
+        Assert.DoesNotContain("q7", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_listening_address_already_in_use_is_one_line_and_exit_code_78()
     {
         using var occupied = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);

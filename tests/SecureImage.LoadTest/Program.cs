@@ -18,7 +18,7 @@ using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer
     Timeout = TimeSpan.FromSeconds(120),
 };
 http.DefaultRequestHeaders.Add("X-Api-Key", options.ApiKey);
-var raw = new AzureBlobStore(new AzureBlobStoreOptions { ConnectionString = options.Azurite, ContainerName = "load" + Guid.NewGuid().ToString("N")[..12] });
+var raw = new RawPeer(options.Azurite, "load" + Guid.NewGuid().ToString("N")[..12]);
 await raw.CreateIfNotExistsAsync(CancellationToken.None);
 var service = new AzureBlobStore(new AzureBlobStoreOptions { ConnectionString = options.Azurite, ContainerName = options.Container });
 var rss = new RssMonitor(options.Pid);

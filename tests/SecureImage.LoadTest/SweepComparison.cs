@@ -1,5 +1,6 @@
 using System.Globalization;
 using Npgsql;
+using SecureImage.Core.Blobs;
 using SecureImage.Storage.AzureBlob;
 
 /// <summary>
@@ -20,7 +21,7 @@ internal sealed class SweepComparison(HttpClient http, LoadOptions options, Guid
     {
         var summaries = new List<string>();
         var failed = false;
-        var raw = new AzureBlobStore(new AzureBlobStoreOptions { ConnectionString = options.Azurite, ContainerName = "sweepraw" + Guid.NewGuid().ToString("N")[..12] });
+        var raw = new RawPeer(options.Azurite, "sweepraw" + Guid.NewGuid().ToString("N")[..12]);
         await raw.CreateIfNotExistsAsync(cancellationToken);
         foreach (var imagePath in options.Images)
         {
@@ -38,7 +39,7 @@ internal sealed class SweepComparison(HttpClient http, LoadOptions options, Guid
             await ReportCatalogAsync(cancellationToken);
 
             // The peer: raw Azurite PUT of the same bytes while raw DELETEs of as many blobs run at the
-            // sweep's parallelism and pace, through the same client.
+            // sweep's parallelism and pace, through Azure.Storage.Blobs used directly (RawPeer).
             var payload = new byte[image.Length];
             Random.Shared.NextBytes(payload);
             var rawCount = 0;
@@ -66,7 +67,7 @@ internal sealed class SweepComparison(HttpClient http, LoadOptions options, Guid
     /// how to count the erased), run the phase, wait for the rest to be erased, baseline again.
     /// </summary>
     private async Task<(bool Failed, string Summary)> AlternateAsync(
-        string label, Func<string, Task<Phase.Result>> phase, AzureBlobStore store, Func<string[], Task<Func<Task<int>>>> startSweep, CancellationToken cancellationToken)
+        string label, Func<string, Task<Phase.Result>> phase, IBlobStore store, Func<string[], Task<Func<Task<int>>>> startSweep, CancellationToken cancellationToken)
     {
         var baselines = new List<Phase.Result> { await Print(phase($"{label} baseline")) };
         var sweeps = new List<(Phase.Result Upload, int Erased)>();
@@ -107,7 +108,7 @@ internal sealed class SweepComparison(HttpClient http, LoadOptions options, Guid
     }
 
     /// <summary>Raw DELETE of <paramref name="names"/> in the background, at the sweep's parallelism and pace.</summary>
-    private Func<Task<int>> StartRawDeletes(AzureBlobStore raw, string[] names, CancellationToken cancellationToken)
+    private Func<Task<int>> StartRawDeletes(RawPeer raw, string[] names, CancellationToken cancellationToken)
     {
         var deleted = 0;
         var issued = -1;
@@ -133,7 +134,7 @@ internal sealed class SweepComparison(HttpClient http, LoadOptions options, Guid
     });
 
     /// <summary>Blobs first: without their rows nothing is due, so seeding does not overlap the phase.</summary>
-    private async Task<string[]> SeedBlobsAsync(AzureBlobStore store, CancellationToken cancellationToken)
+    private async Task<string[]> SeedBlobsAsync(IBlobStore store, CancellationToken cancellationToken)
     {
         var prefix = Guid.NewGuid().ToString("N")[..8];
         var names = Enumerable.Range(0, options.SweepImages).Select(i => $"sweep-{prefix}-{i:D7}").ToArray();
@@ -161,7 +162,7 @@ internal sealed class SweepComparison(HttpClient http, LoadOptions options, Guid
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private async Task<int> CountBlobsGoneAsync(AzureBlobStore store, string[] names, CancellationToken cancellationToken)
+    private async Task<int> CountBlobsGoneAsync(IBlobStore store, string[] names, CancellationToken cancellationToken)
     {
         var left = 0;
         await foreach (var _ in store.GetBlobsAsync(names[0][..15], cancellationToken))

@@ -56,12 +56,26 @@ internal sealed class ValidateStorageProviders : IValidateOptions<BlobsOptions>
 {
     public ValidateOptionsResult Validate(string? name, BlobsOptions options)
     {
-        if (options.Provider == "AzureBlob" && string.IsNullOrWhiteSpace(options.ConnectionString) && options.ServiceUri is null)
+        if (options.Provider != "AzureBlob")
+        {
+            return ValidateOptionsResult.Success;
+        }
+
+        if (string.IsNullOrWhiteSpace(options.ConnectionString) && options.ServiceUri is null)
         {
             return ValidateOptionsResult.Fail("SecureImage:Blobs:Provider is AzureBlob: set Blobs:ConnectionString (Shared Key) or Blobs:ServiceUri (Entra ID).");
         }
 
-        return ValidateOptionsResult.Success;
+        // The adapter's own checks (connection string with an account key, https service URI without a
+        // query, retry and timeout ranges), each naming the setting and never its value.
+        var failures = options.ToAzureBlobStoreOptions(credential: null).Problems().Select(p => $"{SecureImageSections.Root}:{p}").ToList();
+        if (options.ManagedIdentityClientId is { } clientId
+            && (!string.IsNullOrWhiteSpace(options.ConnectionString) || !Guid.TryParse(clientId, out _)))
+        {
+            failures.Add("SecureImage:Blobs:ManagedIdentityClientId must be a client id (a GUID) and goes with Blobs:ServiceUri (Entra ID) only.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }
 

@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using Azure.Core;
+using SecureImage.Storage.AzureBlob;
 using SecureImage.Core.Links;
 
 namespace SecureImage.Api.Configuration;
@@ -42,12 +44,49 @@ internal sealed class BlobsOptions
     /// <summary>AzureBlob with Shared Key (e.g. Azurite's connection string).</summary>
     public string? ConnectionString { get; set; }
 
-    /// <summary>AzureBlob with Entra ID: the blob service URI; the credential is DefaultAzureCredential.</summary>
+    /// <summary>AzureBlob with Entra ID: the blob service URI; the credential is DefaultAzureCredential unless <see cref="ManagedIdentityClientId"/> is set.</summary>
     public Uri? ServiceUri { get; set; }
+
+    /// <summary>AzureBlob with Entra ID: the client id of the user-assigned managed identity to use (ManagedIdentityCredential).</summary>
+    public string? ManagedIdentityClientId { get; set; }
 
     [Required]
     [RegularExpression("^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$", ErrorMessage = "Blobs:Container must be a valid container name.")]
     public string Container { get; set; } = "images";
+
+    /// <summary>AzureBlob: the one buffer each upload holds; shorter bodies go up in one Put Blob, longer ones in blocks of this size.</summary>
+    [Range(AzureBlobStoreOptions.MinTransferSizeBytes, AzureBlobStoreOptions.MaxTransferSizeBytes)]
+    public int TransferSizeBytes { get; set; } = AzureBlobStoreOptions.DefaultTransferSizeBytes;
+
+    /// <summary>AzureBlob: retries after the first attempt of a request (exponential back-off from <see cref="RetryDelay"/>).</summary>
+    [Range(0, 10)]
+    public int MaxRetries { get; set; } = 3;
+
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>AzureBlob: how long one attempt waits for the service (and each read of a download's body).</summary>
+    public TimeSpan NetworkTimeout { get; set; } = TimeSpan.FromSeconds(100);
+
+    /// <summary>The adapter's options for these settings; <paramref name="credential"/> is used with <see cref="ServiceUri"/> only.</summary>
+    public AzureBlobStoreOptions ToAzureBlobStoreOptions(TokenCredential? credential)
+    {
+        var useKey = !string.IsNullOrWhiteSpace(ConnectionString);
+        return new AzureBlobStoreOptions
+        {
+            ContainerName = Container,
+            ConnectionString = useKey ? ConnectionString : null,
+            ServiceUri = useKey ? null : ServiceUri,
+            Credential = useKey ? null : credential,
+            SinglePutThresholdBytes = TransferSizeBytes - 1,
+            BlockSizeBytes = TransferSizeBytes,
+            MaxRetries = MaxRetries,
+            RetryDelay = RetryDelay,
+            MaxRetryDelay = MaxRetryDelay,
+            NetworkTimeout = NetworkTimeout,
+        };
+    }
 }
 
 internal sealed class RetentionOptions

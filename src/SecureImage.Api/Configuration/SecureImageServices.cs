@@ -15,6 +15,7 @@ using SecureImage.Core.Ingestion;
 using SecureImage.Core.Kakao;
 using SecureImage.Core.Links;
 using SecureImage.Core.Retention;
+using Azure.Core;
 using Azure.Identity;
 using SecureImage.Storage.AzureBlob;
 using SecureImage.Storage.FileSystem;
@@ -213,6 +214,14 @@ internal static class SecureImageServices
         };
     }
 
+    /// <summary>
+    /// Entra ID for the blob store when no Shared Key is configured: the named user-assigned identity, or
+    /// whatever DefaultAzureCredential finds (managed identity in Azure, developer sign-in locally).
+    /// </summary>
+    private static TokenCredential BlobCredential(BlobsOptions options) => options.ManagedIdentityClientId is { } clientId
+        ? new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(clientId))
+        : new DefaultAzureCredential();
+
     private static IBlobStore CreateBlobStore(IServiceProvider sp)
     {
         var options = sp.GetRequiredService<IOptions<BlobsOptions>>().Value;
@@ -223,15 +232,7 @@ internal static class SecureImageServices
             {
                 RootPath = options.Path ?? Path.Combine(Path.GetFullPath(dataDirectory), "blobs"),
             }),
-            "AzureBlob" => new AzureBlobStore(new AzureBlobStoreOptions
-            {
-                ContainerName = options.Container,
-                ConnectionString = options.ConnectionString,
-                ServiceUri = options.ConnectionString is null ? options.ServiceUri : null,
-
-                // Entra ID (managed identity in Azure, developer sign-in locally) when no Shared Key is configured.
-                Credential = options.ConnectionString is null ? new DefaultAzureCredential() : null,
-            }),
+            "AzureBlob" => new AzureBlobStore(options.ToAzureBlobStoreOptions(string.IsNullOrWhiteSpace(options.ConnectionString) ? BlobCredential(options) : null)),
             _ => throw new OptionsValidationException(nameof(BlobsOptions), typeof(BlobsOptions), [$"SecureImage:Blobs:Provider '{options.Provider}' is not available in this build."]),
         };
     }

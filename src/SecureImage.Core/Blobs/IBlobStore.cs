@@ -1,8 +1,8 @@
 namespace SecureImage.Core.Blobs;
 
 /// <summary>
-/// Where encrypted image envelopes live. Method names mirror Azure.Storage.Blobs so the SDK can
-/// replace the REST adapter later with a small change.
+/// Where encrypted image envelopes live: Azure Blob Storage (through Azure.Storage.Blobs) in production,
+/// a folder in the embedded default. Method names follow the SDK's BlobContainerClient and BlobClient.
 /// </summary>
 public interface IBlobStore
 {

@@ -3,27 +3,25 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Azure;
-using Azure.Core;
-using Azure.Core.Pipeline;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs.Specialized;
 using SecureImage.Core.Blobs;
+using BlobItem = SecureImage.Core.Blobs.BlobItem;
 
 namespace SecureImage.Storage.AzureBlob;
 
 /// <summary>
-/// <see cref="IBlobStore"/> on the Azure Blob REST API through an Azure.Core pipeline (retry,
-/// logging, request ids), authorized with Shared Key or Entra ID tokens. Method names mirror
-/// Azure.Storage.Blobs' BlobContainerClient/BlobClient so the SDK can replace this class later.
+/// <see cref="IBlobStore"/> on Azure Blob Storage through the official Azure.Storage.Blobs client
+/// (Shared Key or Entra ID, the SDK's retries, pinned service version). Uploads do not use the SDK's
+/// partitioned upload, which buffers a non-seekable stream up to its initial transfer size and then
+/// once more per block: they stage blocks themselves from one pooled buffer (see <see cref="UploadAsync"/>).
 /// </summary>
 public sealed class AzureBlobStore : IBlobStore
 {
-    /// <summary>The Blob REST API version every request pins (x-ms-version).</summary>
-    internal const string ServiceVersion = "2025-05-05";
+    private static readonly BlobHttpHeaders OctetStream = new() { ContentType = "application/octet-stream" };
 
-    /// <summary>The Entra ID scope for Azure Storage data-plane tokens.</summary>
-    internal const string StorageScope = "https://storage.azure.com/.default";
-
-    private readonly HttpPipeline _pipeline;
-    private readonly string _containerUri;
+    private readonly BlobContainerClient _container;
     private readonly int _singlePutThresholdBytes;
     private readonly int _blockSizeBytes;
     private readonly int _listPageSize;
@@ -31,193 +29,135 @@ public sealed class AzureBlobStore : IBlobStore
     public AzureBlobStore(AzureBlobStoreOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        options.ClientOptions.EnforceRedaction();
-
-        Uri serviceUri;
-        HttpPipelinePolicy authorization;
-        if (options.ConnectionString is { } connectionString && !string.IsNullOrWhiteSpace(connectionString))
+        if (options.Problems() is { Count: > 0 } problems)
         {
-            var parsed = StorageConnectionString.Parse(connectionString);
-            serviceUri = parsed.BlobEndpoint;
-            authorization = new StorageSharedKeyPipelinePolicy(parsed.Credential);
-        }
-        else
-        {
-            serviceUri = options.ServiceUri!;
-            authorization = new BearerTokenAuthenticationPolicy(options.Credential!, StorageScope);
+            throw new ArgumentException(string.Join(" ", problems));
         }
 
-        _containerUri = serviceUri.GetLeftPart(UriPartial.Path).TrimEnd('/') + "/" + options.ContainerName;
+        _container = options.CreateContainerClient();
         _singlePutThresholdBytes = options.SinglePutThresholdBytes;
         _blockSizeBytes = options.BlockSizeBytes;
         _listPageSize = options.ListPageSize;
-        _pipeline = HttpPipelineBuilder.Build(options.ClientOptions, [], [authorization], new ResponseClassifier());
     }
 
     public async Task CreateIfNotExistsAsync(CancellationToken cancellationToken)
     {
-        // Create Container without x-ms-blob-public-access: private.
-        using var message = CreateMessage(RequestMethod.Put, blobName: null);
-        message.Request.Uri.AppendQuery("restype", "container");
-        var response = await SendAsync(message, "create container", cancellationToken);
-        if (response.Status == 201 || (response.Status == 409 && BlobStorageErrors.ErrorCode(response) == "ContainerAlreadyExists"))
+        try
         {
-            return;
+            // No public access: the container is private; an existing one is left as it is.
+            await _container.CreateIfNotExistsAsync(PublicAccessType.None, cancellationToken: cancellationToken);
         }
-
-        throw BlobStorageErrors.FromResponse("create container", response);
+        catch (Exception ex) when (BlobStorageErrors.FromException("create container", ex, cancellationToken) is { } mapped)
+        {
+            throw mapped;
+        }
     }
 
+    /// <summary>
+    /// Reads at most threshold + 1 bytes into one pooled buffer to learn whether one Put Blob suffices;
+    /// otherwise stages blocks from that same buffer, one at a time, and commits the list. Each request
+    /// body is a seekable view of the buffer, so the SDK's retries can resend it. Reading the caller's
+    /// stream happens here, outside the SDK, so its failures reach the caller as they are.
+    /// </summary>
     public async Task UploadAsync(string blobName, Stream content, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(content);
         BlobNames.Validate(blobName);
-
-        // Read at most threshold + 1 bytes to learn whether one Put Blob suffices.
-        var head = ArrayPool<byte>.Shared.Rent(_singlePutThresholdBytes + 1);
+        var blob = _container.GetBlockBlobClient(blobName);
+        var buffer = ArrayPool<byte>.Shared.Rent(_singlePutThresholdBytes + 1);
         try
         {
-            var headLength = await FillAsync(content, head.AsMemory(0, _singlePutThresholdBytes + 1), cancellationToken);
+            var headLength = await FillAsync(content, buffer.AsMemory(0, _singlePutThresholdBytes + 1), cancellationToken);
             if (headLength <= _singlePutThresholdBytes)
             {
-                await PutBlobAsync(blobName, head.AsMemory(0, headLength), cancellationToken);
+                using var body = new MemoryStream(buffer, 0, headLength, writable: false);
+                await SendAsync("upload", () => blob.UploadAsync(body, new BlobUploadOptions { HttpHeaders = OctetStream }, cancellationToken), cancellationToken);
                 return;
             }
 
-            await UploadInBlocksAsync(blobName, head, headLength, content, cancellationToken);
+            await UploadInBlocksAsync(blob, buffer, headLength, content, cancellationToken);
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(head);
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
+    /// <summary>
+    /// One Get Blob whose body is read straight from the connection (<c>DownloadStreamingAsync</c>), not
+    /// <c>OpenReadAsync</c>, which first asks for the properties and then fetches ranges into a buffer of
+    /// its own: one more round trip before the first byte and a buffer per download.
+    /// </summary>
     public async Task<Stream> DownloadStreamingAsync(string blobName, CancellationToken cancellationToken)
     {
         BlobNames.Validate(blobName);
-        var message = CreateMessage(RequestMethod.Get, blobName);
-        message.BufferResponse = false;
         try
         {
-            var response = await SendAsync(message, "download", cancellationToken);
-            if (response.Status == 200 && response.ContentStream is { } body)
-            {
-                // The stream owns the message: disposing it releases the connection.
-                return new BlobDownloadStream(body, message);
-            }
-
-            if (response.Status == 404)
-            {
-                throw new BlobNotFoundException($"The blob does not exist ({BlobStorageErrors.ErrorCode(response) ?? "404"}).");
-            }
-
-            throw BlobStorageErrors.FromResponse("download", response);
+            var response = await _container.GetBlobClient(blobName).DownloadStreamingAsync(cancellationToken: cancellationToken);
+            return new BlobDownloadStream(response.Value);
         }
-        catch
+        catch (RequestFailedException ex) when (ex.Status == 404)
         {
-            message.Dispose();
-            throw;
+            // BlobNotFound or ContainerNotFound: either way there is no such blob.
+            throw new BlobNotFoundException($"The blob does not exist ({ex.ErrorCode ?? "404"}).", ex);
+        }
+        catch (Exception ex) when (BlobStorageErrors.FromException("download", ex, cancellationToken) is { } mapped)
+        {
+            throw mapped;
         }
     }
 
     public async Task<bool> DeleteIfExistsAsync(string blobName, CancellationToken cancellationToken)
     {
         BlobNames.Validate(blobName);
-        using var message = CreateMessage(RequestMethod.Delete, blobName);
-        message.Request.Headers.SetValue("x-ms-delete-snapshots", "include");
-        var response = await SendAsync(message, "delete", cancellationToken);
-        return response.Status switch
-        {
-            202 => true,
-            404 => false, // BlobNotFound or ContainerNotFound: nothing to delete.
-            _ => throw BlobStorageErrors.FromResponse("delete", response),
-        };
+
+        // The SDK answers false for BlobNotFound and ContainerNotFound: already gone counts as deleted.
+        var deleted = await SendAsync(
+            "delete",
+            () => _container.GetBlobClient(blobName).DeleteIfExistsAsync(DeleteSnapshotsOption.IncludeSnapshots, cancellationToken: cancellationToken),
+            cancellationToken);
+        return deleted.Value;
     }
 
     public async IAsyncEnumerable<BlobItem> GetBlobsAsync(string? prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        string? marker = null;
-        do
+        var pages = _container.GetBlobsAsync(new GetBlobsOptions { Prefix = string.IsNullOrEmpty(prefix) ? null : prefix }, cancellationToken)
+            .AsPages(pageSizeHint: _listPageSize)
+            .GetAsyncEnumerator(cancellationToken);
+        await using (pages)
         {
-            ListBlobsPage page;
-            using (var message = CreateMessage(RequestMethod.Get, blobName: null))
+            while (await SendAsync("list", () => pages.MoveNextAsync().AsTask(), cancellationToken))
             {
-                var uri = message.Request.Uri;
-                uri.AppendQuery("restype", "container");
-                uri.AppendQuery("comp", "list");
-                if (!string.IsNullOrEmpty(prefix))
+                foreach (var blob in pages.Current.Values)
                 {
-                    uri.AppendQuery("prefix", prefix);
+                    var properties = blob.Properties;
+                    yield return new BlobItem(blob.Name, properties.ContentLength ?? 0, properties.CreatedOn ?? properties.LastModified ?? DateTimeOffset.MinValue);
                 }
-
-                uri.AppendQuery("maxresults", _listPageSize.ToString(CultureInfo.InvariantCulture));
-                if (marker is not null)
-                {
-                    uri.AppendQuery("marker", marker);
-                }
-
-                var response = await SendAsync(message, "list", cancellationToken);
-                if (response.Status != 200)
-                {
-                    throw BlobStorageErrors.FromResponse("list", response);
-                }
-
-                page = ListBlobsPage.Parse(response.ContentStream!);
             }
-
-            foreach (var blob in page.Blobs)
-            {
-                yield return blob;
-            }
-
-            marker = page.NextMarker;
         }
-        while (marker is not null);
     }
 
     public async Task CheckAvailableAsync(CancellationToken cancellationToken)
     {
         // Get Container Properties: cheap, and proves both reachability and authorization.
-        using var message = CreateMessage(RequestMethod.Get, blobName: null);
-        message.Request.Uri.AppendQuery("restype", "container");
-        var response = await SendAsync(message, "check", cancellationToken);
-        if (response.Status != 200)
-        {
-            throw BlobStorageErrors.FromResponse("check", response);
-        }
-    }
-
-    private async Task PutBlobAsync(string blobName, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
-    {
-        using var message = CreateMessage(RequestMethod.Put, blobName);
-        message.Request.Headers.SetValue("x-ms-blob-type", "BlockBlob");
-        message.Request.Headers.SetValue("Content-Type", "application/octet-stream");
-        message.Request.Content = RequestContent.Create(body);
-        var response = await SendAsync(message, "upload", cancellationToken);
-        if (response.Status != 201)
-        {
-            throw BlobStorageErrors.FromResponse("upload", response);
-        }
+        await SendAsync("check", () => _container.GetPropertiesAsync(cancellationToken: cancellationToken), cancellationToken);
     }
 
     /// <summary>
-    /// Put Block for each block-sized piece (first from the bytes already read, then from the
-    /// stream, one pooled buffer at a time), then Put Block List. Uncommitted blocks are invisible,
-    /// so a failed upload leaves nothing readable behind. Each block is a seekable buffer, so the
-    /// pipeline can retry it.
+    /// Put Block for each block-sized piece (first from the bytes already read, then from the stream
+    /// into the same buffer), then Put Block List. Uncommitted blocks are invisible, so a failed upload
+    /// leaves nothing readable behind.
     /// </summary>
-    private async Task UploadInBlocksAsync(string blobName, byte[] buffer, int headLength, Stream rest, CancellationToken cancellationToken)
+    private async Task UploadInBlocksAsync(BlockBlobClient blob, byte[] buffer, int headLength, Stream rest, CancellationToken cancellationToken)
     {
         var blockIds = new List<string>();
         var offset = 0;
         while (headLength - offset >= _blockSizeBytes)
         {
-            await PutBlockAsync(blobName, blockIds, buffer.AsMemory(offset, _blockSizeBytes), cancellationToken);
+            await StageBlockAsync(blob, blockIds, buffer, offset, _blockSizeBytes, cancellationToken);
             offset += _blockSizeBytes;
         }
 
-        // The head's buffer carries on as the block buffer: one pooled buffer per upload in all.
         var blockSize = Math.Min(_blockSizeBytes, buffer.Length);
         buffer.AsSpan(offset, headLength - offset).CopyTo(buffer);
         var filled = headLength - offset;
@@ -226,7 +166,7 @@ public sealed class AzureBlobStore : IBlobStore
             filled += await FillAsync(rest, buffer.AsMemory(filled, blockSize - filled), cancellationToken);
             if (filled > 0)
             {
-                await PutBlockAsync(blobName, blockIds, buffer.AsMemory(0, filled), cancellationToken);
+                await StageBlockAsync(blob, blockIds, buffer, 0, filled, cancellationToken);
             }
 
             if (filled < blockSize)
@@ -237,68 +177,32 @@ public sealed class AzureBlobStore : IBlobStore
             filled = 0;
         }
 
-        await PutBlockListAsync(blobName, blockIds, cancellationToken);
+        await SendAsync(
+            "commit blocks",
+            () => blob.CommitBlockListAsync(blockIds, new CommitBlockListOptions { HttpHeaders = OctetStream }, cancellationToken),
+            cancellationToken);
     }
 
-    private async Task PutBlockAsync(string blobName, List<string> blockIds, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    private static async Task StageBlockAsync(BlockBlobClient blob, List<string> blockIds, byte[] buffer, int offset, int count, CancellationToken cancellationToken)
     {
-        // Block ids must have equal length within a blob: a fixed-width counter, base64-encoded.
+        // Ids must have one length within a blob. A fixed-width counter says nothing about the image:
+        // every blob's blocks have the same ids. (Kept out of logs all the same: AzureBlobStoreOptions.)
         var blockId = Convert.ToBase64String(Encoding.ASCII.GetBytes(blockIds.Count.ToString("D8", CultureInfo.InvariantCulture)));
-        using var message = CreateMessage(RequestMethod.Put, blobName);
-        message.Request.Uri.AppendQuery("comp", "block");
-        message.Request.Uri.AppendQuery("blockid", blockId);
-        message.Request.Content = RequestContent.Create(body);
-        var response = await SendAsync(message, "upload block", cancellationToken);
-        if (response.Status != 201)
-        {
-            throw BlobStorageErrors.FromResponse("upload block", response);
-        }
-
+        using var body = new MemoryStream(buffer, offset, count, writable: false);
+        await SendAsync("upload block", () => blob.StageBlockAsync(blockId, body, options: null, cancellationToken), cancellationToken);
         blockIds.Add(blockId);
     }
 
-    private async Task PutBlockListAsync(string blobName, List<string> blockIds, CancellationToken cancellationToken)
-    {
-        var xml = new StringBuilder("<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
-        foreach (var id in blockIds)
-        {
-            xml.Append("<Latest>").Append(id).Append("</Latest>");
-        }
-
-        xml.Append("</BlockList>");
-        using var message = CreateMessage(RequestMethod.Put, blobName);
-        message.Request.Uri.AppendQuery("comp", "blocklist");
-        message.Request.Headers.SetValue("Content-Type", "application/xml");
-        message.Request.Headers.SetValue("x-ms-blob-content-type", "application/octet-stream");
-        message.Request.Content = RequestContent.Create(Encoding.UTF8.GetBytes(xml.ToString()));
-        var response = await SendAsync(message, "commit blocks", cancellationToken);
-        if (response.Status != 201)
-        {
-            throw BlobStorageErrors.FromResponse("commit blocks", response);
-        }
-    }
-
-    private HttpMessage CreateMessage(RequestMethod method, string? blobName)
-    {
-        var message = _pipeline.CreateMessage();
-        message.Request.Method = method;
-        message.Request.Uri.Reset(new Uri(blobName is null ? _containerUri : _containerUri + "/" + blobName));
-        message.Request.Headers.SetValue("x-ms-version", ServiceVersion);
-        return message;
-    }
-
-    private async Task<Response> SendAsync(HttpMessage message, string operation, CancellationToken cancellationToken)
+    private static async Task<T> SendAsync<T>(string operation, Func<Task<T>> call, CancellationToken cancellationToken)
     {
         try
         {
-            await _pipeline.SendAsync(message, cancellationToken);
+            return await call();
         }
         catch (Exception ex) when (BlobStorageErrors.FromException(operation, ex, cancellationToken) is { } mapped)
         {
             throw mapped;
         }
-
-        return message.Response;
     }
 
     /// <summary>Reads until <paramref name="buffer"/> is full or the stream ends; returns the count read.</summary>

@@ -1,23 +1,26 @@
-using Azure.Core;
+using Azure.Storage.Blobs.Models;
 using SecureImage.Core.Blobs;
 
 namespace SecureImage.Storage.AzureBlob;
 
 /// <summary>
-/// The unbuffered body of a Get Blob answer. Owns the HTTP message (disposing the stream releases
-/// the connection) and reports a connection lost mid-body as <see cref="BlobStoreUnavailableException"/>.
+/// The body of one Get Blob answer, read straight from the connection. Owns the SDK's result:
+/// disposing the stream releases the connection, however much was read. A connection lost mid-body
+/// (after the SDK's own resumptions) is reported as <see cref="BlobStoreUnavailableException"/>.
 /// </summary>
-internal sealed class BlobDownloadStream(Stream body, HttpMessage message) : ForwardOnlyReadStream
+internal sealed class BlobDownloadStream(BlobDownloadStreamingResult result) : ForwardOnlyReadStream
 {
+    private readonly Stream _body = result.Content;
+
     public override int Read(byte[] buffer, int offset, int count)
     {
         try
         {
-            return body.Read(buffer, offset, count);
+            return _body.Read(buffer, offset, count);
         }
-        catch (Exception ex) when (ex is IOException or HttpRequestException)
+        catch (Exception ex) when (BlobStorageErrors.FromException("download", ex, CancellationToken.None) is { } mapped)
         {
-            throw Interrupted(ex);
+            throw Interrupted(mapped);
         }
     }
 
@@ -25,11 +28,11 @@ internal sealed class BlobDownloadStream(Stream body, HttpMessage message) : For
     {
         try
         {
-            return await body.ReadAsync(buffer, cancellationToken);
+            return await _body.ReadAsync(buffer, cancellationToken);
         }
-        catch (Exception ex) when (ex is IOException or HttpRequestException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        catch (Exception ex) when (BlobStorageErrors.FromException("download", ex, cancellationToken) is { } mapped)
         {
-            throw Interrupted(ex);
+            throw Interrupted(mapped);
         }
     }
 
@@ -40,13 +43,12 @@ internal sealed class BlobDownloadStream(Stream body, HttpMessage message) : For
     {
         if (disposing)
         {
-            body.Dispose();
-            message.Dispose();
+            result.Dispose();
         }
 
         base.Dispose(disposing);
     }
 
-    private static BlobStoreUnavailableException Interrupted(Exception inner) =>
-        new("Blob storage stopped sending the blob before its end.", BlobStorageErrors.ServiceUnreachable, null, inner);
+    private static BlobStoreUnavailableException Interrupted(BlobStoreUnavailableException cause) =>
+        new("Blob storage stopped sending the blob before its end.", cause.ErrorCode ?? BlobStorageErrors.ServiceUnreachable, cause.Status, cause.InnerException);
 }

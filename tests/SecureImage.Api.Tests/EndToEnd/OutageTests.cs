@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 using SecureImage.Api.Tests.TestSupport;
 
 namespace SecureImage.Api.Tests.EndToEnd;
@@ -49,6 +50,43 @@ public sealed class OutageTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await service.CreateAnonymousClient().GetAsync("/health/ready")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await service.CreateAnonymousClient().GetAsync(ApiClient.PathOf(before.Link.Url))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await service.CreateAnonymousClient().GetAsync(ApiClient.PathOf(after.Link.Url))).StatusCode);
+        Assert.Equal(
+            new[] { await _backend.BlobNameOfAsync(before.Id), await _backend.BlobNameOfAsync(after.Id) }.Order(),
+            (await OfficialBlobClient.ListBlobNamesAsync(_backend.AzuriteConnectionString, _backend.Container)).Order());
+    }
+
+    [Fact]
+    public async Task When_azurite_no_longer_accepts_the_account_key_uploads_answer_503_and_readiness_names_the_error_code_until_it_does_again()
+    {
+        _backend = await ProductionBackend.CreateAsync(azuriteConnectionString: await _servers.StartAsync(OwnServers.Azurite));
+        var service = _backend.NewInstance();
+        var client = service.CreateBotClient();
+        var anonymous = service.CreateAnonymousClient();
+        var consentId = await client.CreateConsentAsync();
+        var before = await client.UploadOkAsync(consentId, Corpus.Read("jpg_Canon_40D.jpg"));
+
+        // The account's key rotated under the running service: same Azurite, same data, another key.
+        await _servers.StopAsync(OwnServers.Azurite);
+        await _servers.StartAsync(OwnServers.Azurite, new Dictionary<string, string> { ["AZURITE_ACCOUNTS"] = "devstoreaccount1:" + Convert.ToBase64String(new byte[64]) });
+
+        var refused = await client.UploadAsync(consentId, Corpus.Read("jpg_Nikon_D70.jpg"));
+        var problem = await refused.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "service-unavailable");
+        Assert.DoesNotContain("Authorization", problem.Detail, StringComparison.Ordinal);
+        Assert.Equal("5", refused.Headers.RetryAfter?.ToString());
+        await (await anonymous.GetAsync(ApiClient.PathOf(before.Link.Url))).AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "service-unavailable");
+        var ready = await anonymous.GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        var blobStore = JsonDocument.Parse(await ready.Content.ReadAsStringAsync()).RootElement.GetProperty("checks").GetProperty("blobStore");
+        Assert.Equal("Unhealthy", blobStore.GetProperty("status").GetString());
+        Assert.Equal("The blob store is not answering (AuthorizationFailure).", blobStore.GetProperty("description").GetString());
+        Assert.Equal(1, await _backend.CountAsync("FROM images"));
+
+        await _servers.StopAsync(OwnServers.Azurite);
+        await _servers.StartAsync(OwnServers.Azurite);
+
+        var after = await client.UploadOkAsync(consentId, Corpus.Read("jpg_Nikon_D70.jpg"));
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/health/ready")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync(ApiClient.PathOf(before.Link.Url))).StatusCode);
         Assert.Equal(
             new[] { await _backend.BlobNameOfAsync(before.Id), await _backend.BlobNameOfAsync(after.Id) }.Order(),
             (await OfficialBlobClient.ListBlobNamesAsync(_backend.AzuriteConnectionString, _backend.Container)).Order());

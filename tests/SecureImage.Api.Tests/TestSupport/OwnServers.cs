@@ -12,10 +12,13 @@ internal sealed class OwnServers : IAsyncDisposable
 
     private readonly string _state = Directory.CreateTempSubdirectory("secureimage-own-servers-").FullName;
 
-    /// <summary>Starts (or, after <see cref="StopAsync"/>, restarts) the server and returns its address.</summary>
-    public async Task<string> StartAsync(string name)
+    /// <summary>
+    /// Starts (or, after <see cref="StopAsync"/>, restarts) the server and returns its address;
+    /// <paramref name="environment"/> goes to the server (e.g. Azurite's <c>AZURITE_ACCOUNTS</c>).
+    /// </summary>
+    public async Task<string> StartAsync(string name, IReadOnlyDictionary<string, string>? environment = null)
     {
-        await RunScriptAsync($"start-{(name == Postgres ? "postgres" : "azurite")}.sh", _state);
+        await ChildProcess.RunAsync("bash", [Script($"start-{(name == Postgres ? "postgres" : "azurite")}.sh"), _state], environment);
         return await AddressAsync(name);
     }
 
@@ -35,6 +38,7 @@ internal sealed class OwnServers : IAsyncDisposable
         return (await ChildProcess.RunAsync("bash", ["-c", $"source \"$1\" && printf %s \"${variable}\"", "bash", Path.Combine(_state, $"{name}.env")])).Trim();
     }
 
-    private static Task<string> RunScriptAsync(string script, params string[] arguments) =>
-        ChildProcess.RunAsync("bash", [Path.Combine(Corpus.RepositoryRoot, "infra", "local", script), .. arguments]);
+    private static Task<string> RunScriptAsync(string script, params string[] arguments) => ChildProcess.RunAsync("bash", [Script(script), .. arguments]);
+
+    private static string Script(string name) => Path.Combine(Corpus.RepositoryRoot, "infra", "local", name);
 }

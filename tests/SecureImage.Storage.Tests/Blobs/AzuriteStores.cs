@@ -9,33 +9,36 @@ namespace SecureImage.Storage.Tests.Blobs;
 /// <summary>Options for stores on the Azurite servers that with-servers.sh starts.</summary>
 internal static class AzuriteStores
 {
+    /// <summary>Azurite's well-known development account (public, documented, not a secret).</summary>
+    public const string DevelopmentAccountName = "devstoreaccount1";
+
+    public const string DevelopmentAccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+    private const int DefaultThreshold = AzureBlobStoreOptions.DefaultTransferSizeBytes - 1;
+
     public static string NewContainerName() => "t" + Guid.NewGuid().ToString("N");
 
     public static AzureBlobStoreOptions SharedKeyOptions(
         string container,
-        int singlePutThresholdBytes = AzureBlobStoreOptions.DefaultSinglePutThresholdBytes,
-        int blockSizeBytes = AzureBlobStoreOptions.DefaultBlockSizeBytes,
+        int singlePutThresholdBytes = DefaultThreshold,
+        int blockSizeBytes = AzureBlobStoreOptions.DefaultTransferSizeBytes,
         int listPageSize = 5000) =>
-        new()
+        FastRetries(new()
         {
             ContainerName = container,
             ConnectionString = TestServers.AzuriteConnectionString,
             SinglePutThresholdBytes = singlePutThresholdBytes,
             BlockSizeBytes = blockSizeBytes,
             ListPageSize = listPageSize,
-            ClientOptions = FastRetries(new AzureBlobClientOptions()),
-        };
+        });
 
     public static AzureBlobStoreOptions OAuthOptions(
         string container,
         TokenCredential credential,
-        int singlePutThresholdBytes = AzureBlobStoreOptions.DefaultSinglePutThresholdBytes,
-        int blockSizeBytes = AzureBlobStoreOptions.DefaultBlockSizeBytes,
-        int listPageSize = 5000)
-    {
-        var clientOptions = FastRetries(new AzureBlobClientOptions());
-        clientOptions.Transport = TrustingTransport(TestServers.AzuriteOAuthCertificatePath);
-        return new AzureBlobStoreOptions
+        int singlePutThresholdBytes = DefaultThreshold,
+        int blockSizeBytes = AzureBlobStoreOptions.DefaultTransferSizeBytes,
+        int listPageSize = 5000) =>
+        FastRetries(new()
         {
             ContainerName = container,
             ServiceUri = TestServers.AzuriteOAuthServiceUri,
@@ -43,16 +46,15 @@ internal static class AzuriteStores
             SinglePutThresholdBytes = singlePutThresholdBytes,
             BlockSizeBytes = blockSizeBytes,
             ListPageSize = listPageSize,
-            ClientOptions = clientOptions,
-        };
-    }
+            Transport = TrustingTransport(TestServers.AzuriteOAuthCertificatePath),
+        });
 
-    public static AzureBlobClientOptions FastRetries(AzureBlobClientOptions options)
+    public static AzureBlobStoreOptions FastRetries(AzureBlobStoreOptions options)
     {
-        options.Retry.MaxRetries = 2;
-        options.Retry.Delay = TimeSpan.FromMilliseconds(20);
-        options.Retry.MaxDelay = TimeSpan.FromMilliseconds(100);
-        options.Retry.NetworkTimeout = TimeSpan.FromSeconds(60);
+        options.MaxRetries = 2;
+        options.RetryDelay = TimeSpan.FromMilliseconds(20);
+        options.MaxRetryDelay = TimeSpan.FromMilliseconds(100);
+        options.NetworkTimeout = TimeSpan.FromSeconds(60);
         return options;
     }
 

@@ -1,0 +1,57 @@
+using System.Collections.Concurrent;
+using Azure.Core;
+using Azure.Core.Pipeline;
+using SecureImage.Storage.AzureBlob;
+
+namespace SecureImage.Storage.Tests.Blobs;
+
+/// <summary>The requests an upload makes at the default transfer size: what bounds memory per upload.</summary>
+[Collection(BlobStoreCollection.Name)]
+public sealed class AzureBlobTransferTests
+{
+    private const int Size = AzureBlobStoreOptions.DefaultTransferSizeBytes;
+
+    public static TheoryData<long, string[]> Uploads => new()
+    {
+        { 0, [$"PUT blob 0"] },
+        { Size - 1, [$"PUT blob {Size - 1}"] },
+        { Size, [$"PUT block {Size}", "PUT blocklist"] },
+        { Size + 1, [$"PUT block {Size}", "PUT block 1", "PUT blocklist"] },
+        { (8L * Size) + 5, [.. Enumerable.Repeat($"PUT block {Size}", 8), "PUT block 5", "PUT blocklist"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(Uploads))]
+    public async Task Bodies_shorter_than_the_transfer_size_take_one_Put_Blob_and_longer_ones_blocks_of_that_size(long length, string[] expected)
+    {
+        var requests = new RequestLog();
+        var options = AzuriteStores.SharedKeyOptions(AzuriteStores.NewContainerName());
+        var store = new AzureBlobStore(options);
+        await store.CreateIfNotExistsAsync(TestTimeout.OneMinute);
+        options.Policies.Add((requests, HttpPipelinePosition.BeforeTransport));
+        var logged = new AzureBlobStore(options);
+
+        await logged.UploadAsync("t/one", new PatternStream(length, seed: 9), TestTimeout.OneMinute);
+
+        Assert.Equal(expected, requests.Lines);
+        await using var download = await store.DownloadStreamingAsync("t/one", TestTimeout.OneMinute);
+        await PatternStream.AssertMatchesAsync(download, length, seed: 9);
+    }
+
+    /// <summary>Method, kind (blob, block, blocklist) and body length of every request, in order.</summary>
+    private sealed class RequestLog : HttpPipelineSynchronousPolicy
+    {
+        private readonly ConcurrentQueue<string> _lines = new();
+
+        public string[] Lines => [.. _lines];
+
+        public override void OnSendingRequest(HttpMessage message)
+        {
+            var request = message.Request;
+            var query = request.Uri.Query;
+            var kind = query.Contains("comp=blocklist", StringComparison.Ordinal) ? "blocklist" : query.Contains("comp=block", StringComparison.Ordinal) ? "block" : "blob";
+            var length = kind == "blocklist" ? "" : request.Content is not null && request.Content.TryComputeLength(out var bytes) ? $" {bytes}" : " ?";
+            _lines.Enqueue($"{request.Method} {kind}{length}");
+        }
+    }
+}
