@@ -8,8 +8,8 @@ namespace SecureImage.Api.Tests;
 
 /// <summary>
 /// A body Kestrel cannot read (chunked framing that is broken, or that stops arriving) is the client's fault, on a
-/// real Kestrel server over raw TCP: the JSON endpoints answer a 4xx problem, the Kakao skill answers
-/// <c>invalid</c>; never a 500, never an outage, never an Error log.
+/// real Kestrel server over raw TCP: the JSON endpoints and uploads answer Kestrel's 4xx as a problem, the Kakao skill
+/// answers <c>invalid</c>; never a 500, never an outage, never an Error log.
 /// </summary>
 public sealed class UnreadableBodyTests : IClassFixture<UnreadableBodyTests.Server>
 {
@@ -18,25 +18,25 @@ public sealed class UnreadableBodyTests : IClassFixture<UnreadableBodyTests.Serv
 
     public UnreadableBodyTests(Server server) => _server = server;
 
-    /// <summary>Chunked bodies Kestrel refuses, each starting with a JSON fragment that holds the marker.</summary>
-    public static TheoryData<string, string> Framings => new()
+    /// <summary>Chunked bodies Kestrel refuses, each starting with a fragment that holds the marker, and Kestrel's status for each.</summary>
+    public static TheoryData<string, string, int> Framings => new()
     {
-        { "a chunk size that overflows", $"FFFFFFFFFFFFFFFFFFFF\r\n{{\"{Marker}\"\r\n0\r\n\r\n" },
-        { "a chunk size that is not hex", $"ZZ\r\n{{\"{Marker}\"\r\n0\r\n\r\n" },
-        { "a chunk longer than its size", $"3\r\n{{\"{Marker}\"\r\n0\r\n\r\n" },
-        { "a trailer over 32 KiB", $"0\r\nX-Trailer: {Marker}{new string('t', 40_000)}\r\n\r\n" },
+        { "a chunk size that overflows", $"FFFFFFFFFFFFFFFFFFFF\r\n{{\"{Marker}\"\r\n0\r\n\r\n", 400 },
+        { "a chunk size that is not hex", $"ZZ\r\n{{\"{Marker}\"\r\n0\r\n\r\n", 400 },
+        { "a chunk longer than its size", $"3\r\n{{\"{Marker}\"\r\n0\r\n\r\n", 400 },
+        { "a trailer over 32 KiB", $"0\r\nX-Trailer: {Marker}{new string('t', 40_000)}\r\n\r\n", 431 },
     };
 
-    public static TheoryData<string, string, string> EndpointsAndFramings
+    public static TheoryData<string, string, string, int> EndpointsAndFramings
     {
         get
         {
-            var data = new TheoryData<string, string, string>();
-            foreach (var endpoint in new[] { "consents", "reports", "release" })
+            var data = new TheoryData<string, string, string, int>();
+            foreach (var endpoint in new[] { "consents", "reports", "release", "uploads" })
             {
                 foreach (var framing in Framings)
                 {
-                    data.Add(endpoint, (string)framing[0], (string)framing[1]);
+                    data.Add(endpoint, (string)framing[0], (string)framing[1], (int)framing[2]);
                 }
             }
 
@@ -46,27 +46,41 @@ public sealed class UnreadableBodyTests : IClassFixture<UnreadableBodyTests.Serv
 
     [Theory]
     [MemberData(nameof(EndpointsAndFramings))]
-    public async Task A_json_body_in_broken_chunked_framing_answers_a_4xx_problem_and_logs_no_error(string endpoint, string what, string chunked)
+    public async Task A_body_in_broken_chunked_framing_answers_kestrels_status_as_a_problem_and_logs_no_error(string endpoint, string what, string chunked, int status)
     {
         var logsBefore = _server.Factory.Logs.Entries.Count;
         var (path, headers) = await TargetAsync(endpoint);
 
         var response = Assert.Single(await RawHttp.SendAsync(_server.Address, Chunked(path, headers, chunked)));
 
-        Assert.True(response.Status is >= 400 and < 500, $"{what} on {endpoint}: {response.Status} {response.BodyText}");
-        Assert.Equal("application/problem+json", response.Header("Content-Type"));
-        Assert.StartsWith(ApiClient.ProblemPrefix, JsonDocument.Parse(response.Body).RootElement.GetProperty("type").GetString(), StringComparison.Ordinal);
-        Assert.DoesNotContain(Marker, response.BodyText, StringComparison.Ordinal);
+        AssertProblem(response, status, $"{what} on {endpoint}");
+        AssertNoErrorLogSince(logsBefore);
+    }
+
+    [Theory]
+    [InlineData("consents")]
+    [InlineData("uploads")]
+    public async Task A_body_that_stops_arriving_answers_408(string endpoint)
+    {
+        var logsBefore = _server.Factory.Logs.Entries.Count;
+        var (path, headers) = await TargetAsync(endpoint);
+
+        // Kestrel ends a body that arrives slower than its minimum data rate (after a 5 s grace period) with a 408 verdict.
+        var response = Assert.Single(await RawHttp.SendAsync(_server.Address, RawHttp.Ascii(
+            $"POST {path} HTTP/1.1\r\nHost: a\r\n{headers}Content-Length: 1000\r\nConnection: close\r\n\r\n{{\"{Marker}\"")));
+
+        AssertProblem(response, 408, $"a stalled body on {endpoint}");
         AssertNoErrorLogSince(logsBefore);
     }
 
     [Theory]
     [MemberData(nameof(Framings))]
-    public async Task A_kakao_body_in_broken_chunked_framing_is_invalid_not_an_outage(string what, string chunked)
+    public async Task A_kakao_body_in_broken_chunked_framing_is_invalid_not_an_outage(string what, string chunked, int status)
     {
+        _ = status;
         var logsBefore = _server.Factory.Logs.Entries.Count;
 
-        var response = Assert.Single(await RawHttp.SendAsync(_server.Address, Chunked("/kakao/skill", BotHeaders, chunked)));
+        var response = Assert.Single(await RawHttp.SendAsync(_server.Address, Chunked("/kakao/skill", BotHeaders + Json, chunked)));
 
         AssertInvalidSkillAnswer(response, what);
         AssertNoErrorLogSince(logsBefore);
@@ -76,7 +90,7 @@ public sealed class UnreadableBodyTests : IClassFixture<UnreadableBodyTests.Serv
     public async Task A_kakao_body_that_stops_arriving_is_invalid_not_an_outage()
     {
         var logsBefore = _server.Factory.Logs.Entries.Count;
-        var partial = $"POST /kakao/skill HTTP/1.1\r\nHost: a\r\n{BotHeaders}Content-Type: application/json\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n{{\"{Marker}\"";
+        var partial = $"POST /kakao/skill HTTP/1.1\r\nHost: a\r\n{BotHeaders}{Json}Content-Length: 1000\r\nConnection: close\r\n\r\n{{\"{Marker}\"";
 
         // Kestrel ends a body that arrives slower than its minimum data rate (after a 5 s grace period) with a 408 verdict.
         var response = Assert.Single(await RawHttp.SendAsync(_server.Address, RawHttp.Ascii(partial)));
@@ -87,8 +101,20 @@ public sealed class UnreadableBodyTests : IClassFixture<UnreadableBodyTests.Serv
 
     private static string BotHeaders => $"X-Api-Key: {SecureImageFactory.BotAKey}\r\n";
 
+    private static string Json => "Content-Type: application/json\r\n";
+
     private static byte[] Chunked(string path, string headers, string chunked) =>
-        RawHttp.Ascii($"POST {path} HTTP/1.1\r\nHost: a\r\n{headers}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{chunked}");
+        RawHttp.Ascii($"POST {path} HTTP/1.1\r\nHost: a\r\n{headers}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n{chunked}");
+
+    private static void AssertProblem(RawResponse response, int status, string what)
+    {
+        Assert.True(response.Status == status, $"{what}: {response.Status} {response.BodyText}");
+        Assert.Equal("application/problem+json", response.Header("Content-Type"));
+        var problem = JsonDocument.Parse(response.Body).RootElement;
+        Assert.StartsWith(ApiClient.ProblemPrefix, problem.GetProperty("type").GetString(), StringComparison.Ordinal);
+        Assert.Equal(status, problem.GetProperty("status").GetInt32());
+        Assert.DoesNotContain(Marker, response.BodyText, StringComparison.Ordinal);
+    }
 
     private static void AssertInvalidSkillAnswer(RawResponse response, string what)
     {
@@ -105,17 +131,19 @@ public sealed class UnreadableBodyTests : IClassFixture<UnreadableBodyTests.Serv
         Assert.DoesNotContain(logs, e => e.ToString().Contains(Marker, StringComparison.Ordinal));
     }
 
-    /// <summary>The path and the credential headers of a request to <paramref name="endpoint"/>.</summary>
+    /// <summary>The path and the credential and content-type headers of a request to <paramref name="endpoint"/>.</summary>
     private async Task<(string Path, string Headers)> TargetAsync(string endpoint)
     {
         switch (endpoint)
         {
             case "consents":
-                return ("/v1/consents", BotHeaders);
+                return ("/v1/consents", BotHeaders + Json);
+            case "uploads":
+                return ("/v1/images", BotHeaders + "Content-Type: multipart/form-data; boundary=b\r\n");
             case "reports":
                 var bot = _server.Factory.CreateBotClient();
                 var uploaded = await bot.UploadOkAsync(await bot.CreateConsentAsync(), Corpus.Read("jpg_Canon_40D.jpg"));
-                return ($"/v1/images/{uploaded.Id}/reports", BotHeaders);
+                return ($"/v1/images/{uploaded.Id}/reports", BotHeaders + Json);
             default:
                 // A real cookie container, so the raw request can carry the admin session's cookies.
                 var cookies = new CookieContainer();
@@ -124,7 +152,7 @@ public sealed class UnreadableBodyTests : IClassFixture<UnreadableBodyTests.Serv
                     Assert.Equal(HttpStatusCode.Redirect, (await admin.PostSignInAsync(AdminSession.Officer, AdminSession.OfficerPassword)).StatusCode);
                     var csrf = await admin.CsrfTokenAsync();
                     var cookie = cookies.GetCookieHeader(new Uri(_server.Address, "/admin/api/"));
-                    return ($"/admin/api/holds/{Guid.NewGuid()}/release", $"Cookie: {cookie}\r\nX-CSRF-Token: {csrf}\r\n");
+                    return ($"/admin/api/holds/{Guid.NewGuid()}/release", $"Cookie: {cookie}\r\nX-CSRF-Token: {csrf}\r\n{Json}");
                 }
         }
     }

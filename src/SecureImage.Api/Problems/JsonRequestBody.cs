@@ -47,10 +47,10 @@ internal static class JsonRequestBody
         {
             return new(default, Problems.BadRequest("The body is not valid JSON."));
         }
-        catch (IOException) when (!request.HttpContext.RequestAborted.IsCancellationRequested)
+        catch (IOException ex) when (ex is not BadHttpRequestException && !request.HttpContext.RequestAborted.IsCancellationRequested)
         {
-            // Kestrel's word for chunked framing it cannot parse (a chunk size that overflows); its other verdicts on
-            // the body are BadHttpRequestExceptions, which keep their status in the exception handler.
+            // Kestrel's word for chunked framing it cannot parse (a chunk size that overflows). Its other verdicts on the
+            // body (400, 408 too slow, 431 trailers) are BadHttpRequestExceptions, which keep their status in the exception handler.
             return new(default, Problems.BadRequest("The request body could not be read."));
         }
     }
