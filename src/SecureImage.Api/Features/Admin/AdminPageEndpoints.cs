@@ -21,12 +21,6 @@ internal static partial class AdminPageEndpoints
         ["admin.css"] = (ReadAsset("admin.css"), "text/css; charset=utf-8"),
     };
 
-    /// <summary>
-    /// A sign-in form is a user name, a password of at most 1024 characters and a token. Anyone may post it, so a larger body
-    /// is refused (413) before it is read, instead of being read and held up to Kestrel's 30 MB.
-    /// </summary>
-    private static readonly RequestSizeLimitAttribute FormSizeLimit = new(16 * 1024);
-
     private static readonly byte[] IndexHtml = ReadAsset("index.html");
     private static readonly string SignInHtml = System.Text.Encoding.UTF8.GetString(ReadAsset("sign-in.html"));
 
@@ -35,8 +29,8 @@ internal static partial class AdminPageEndpoints
         var group = routes.MapGroup(AdminDefaults.PagePath).ExcludeFromDescription();
         group.MapGet("/", GetPage).RequireAuthorization(AdminDefaults.Policy);
         group.MapGet("/sign-in", GetSignIn).AllowAnonymous();
-        group.MapPost("/sign-in", SignInAsync).AllowAnonymous().WithMetadata(FormSizeLimit);
-        group.MapPost("/sign-out", SignOutAsync).RequireAuthorization(AdminDefaults.Policy).WithMetadata(FormSizeLimit);
+        group.MapPost("/sign-in", SignInAsync).AllowAnonymous();
+        group.MapPost("/sign-out", SignOutAsync).RequireAuthorization(AdminDefaults.Policy);
         group.MapGet("/assets/{name}", GetAsset).AllowAnonymous();
         return group;
     }
