@@ -72,6 +72,22 @@ public sealed class KestrelErrorResponsesTests : IClassFixture<KestrelErrorRespo
         AssertProblem(response, 408, "request-timeout", "a stalled request");
     }
 
+    [Theory]
+    [InlineData("application/x-www-form-urlencoded", "password=")]
+    [InlineData("multipart/form-data; boundary=b", "--b\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\n")]
+    public async Task An_anonymous_sign_in_form_larger_than_a_sign_in_needs_is_refused_without_waiting_for_the_rest(string contentType, string field)
+    {
+        // Anyone may post the sign-in form: without a limit of its own the service read (and held) up to Kestrel's 30 MB.
+        // Only the first 64 KiB of a declared 1 MiB are sent; an answer means the service stopped reading at its limit.
+        var sent = field + Marker + new string('p', 64 * 1024);
+
+        var response = Assert.Single(await RawHttp.SendAsync(_server.Address, RawHttp.Ascii(
+            $"POST /admin/sign-in HTTP/1.1\r\nHost: a\r\nContent-Type: {contentType}\r\nContent-Length: {1024 * 1024}\r\n\r\n{sent}")));
+
+        Assert.True(response.Status is 400 or 413, $"{response.Status} {response.BodyText}");
+        AssertProblem(response, response.Status, response.Status == 413 ? "upload-too-large" : "bad-request", $"a large {contentType} sign-in form");
+    }
+
     [Fact]
     public async Task Uploads_downloads_and_empty_answers_through_Kestrel_are_unchanged()
     {

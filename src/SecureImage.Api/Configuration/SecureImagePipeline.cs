@@ -19,6 +19,7 @@ internal static class SecureImagePipeline
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAdminSecurityHeaders();
+        app.UseAdminBodyLimit();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();

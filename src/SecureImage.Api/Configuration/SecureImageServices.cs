@@ -100,6 +100,7 @@ internal static class SecureImageServices
         services.AddAdminDashboard(builder.Configuration, isDevelopment);
 
         services.AddProblemDetails(options => options.CustomizeProblemDetails = FrameworkProblems.UseStableTypes);
+        services.AddSingleton<IProblemDetailsWriter, AnyAcceptProblemWriter>(); // after the framework's writer: used when it declines
         builder.AddKestrelProblems();
         services.AddExceptionHandler<ProblemExceptionHandler>();
         services.AddSecureImageHealthChecks();

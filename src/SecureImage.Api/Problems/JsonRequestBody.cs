@@ -12,7 +12,7 @@ internal readonly record struct JsonBody<T>(T? Value, ProblemHttpResult? Problem
 /// <summary>
 /// The one way endpoints read a JSON body. Every way a client can get it wrong is a 4xx: not JSON (415), a charset
 /// .NET cannot decode (415; the framework's own reader throws an exception whose message repeats the charset, which
-/// would be a 500 and a log line carrying client input), or not valid JSON (400). Known charsets other than UTF-8
+/// would be a 500 and a log line carrying client input), not valid JSON (400), or a body whose framing cannot be read (400). Known charsets other than UTF-8
 /// (e.g. UTF-16) are transcoded, as the framework does.
 /// </summary>
 internal static class JsonRequestBody
@@ -46,6 +46,12 @@ internal static class JsonRequestBody
         catch (JsonException)
         {
             return new(default, Problems.BadRequest("The body is not valid JSON."));
+        }
+        catch (IOException ex) when (ex is not BadHttpRequestException && !request.HttpContext.RequestAborted.IsCancellationRequested)
+        {
+            // Kestrel's word for chunked framing it cannot parse (a chunk size that overflows). Its other verdicts on the
+            // body (400, 408 too slow, 431 trailers) are BadHttpRequestExceptions, which keep their status in the exception handler.
+            return new(default, Problems.BadRequest("The request body could not be read."));
         }
     }
 

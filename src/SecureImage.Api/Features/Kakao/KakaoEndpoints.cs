@@ -37,7 +37,7 @@ internal static class KakaoEndpoints
         SkillResponse response;
         try
         {
-            var body = await ReadBodyAsync(request, cancellationToken);
+            var body = await ReadBodyAsync(request, logger, cancellationToken);
             var token = request.Headers[KakaoCallbacks.TokenHeader].FirstOrDefault();
             response = body is null
                 ? KakaoReplies.Invalid()
@@ -53,8 +53,11 @@ internal static class KakaoEndpoints
         return TypedResults.Json(response, KakaoJson.Options);
     }
 
-    /// <summary>The body, whatever its declared content type; null when over <see cref="MaxBodyBytes"/>.</summary>
-    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// The body, whatever its declared content type; null when over <see cref="MaxBodyBytes"/> or when it cannot be read
+    /// (chunked framing Kestrel refuses, a body that stops arriving, trailers too large): the sender's fault, never an outage.
+    /// </summary>
+    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, ILogger logger, CancellationToken cancellationToken)
     {
         if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
         {
@@ -65,13 +68,22 @@ internal static class KakaoEndpoints
         var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];
         int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        try
         {
-            buffer.Write(chunk, 0, read);
-            if (buffer.Length > MaxBodyBytes)
+            while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
             {
-                return null;
+                buffer.Write(chunk, 0, read);
+                if (buffer.Length > MaxBodyBytes)
+                {
+                    return null;
+                }
             }
+        }
+        catch (Exception ex) when (ex is BadHttpRequestException or IOException && !request.HttpContext.RequestAborted.IsCancellationRequested)
+        {
+            // Kestrel's verdict carries its status (400, 408, 431); an IOException is framing it could not parse.
+            KakaoLog.BodyUnreadable(logger, ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status400BadRequest);
+            return null;
         }
 
         return buffer.ToArray();

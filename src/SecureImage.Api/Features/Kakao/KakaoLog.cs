@@ -11,6 +11,9 @@ internal static partial class KakaoLog
     [LoggerMessage(Message = "Kakao skill payload not usable: {Problem}.")]
     public static partial void PayloadProblem(ILogger logger, LogLevel level, KakaoPayloadProblem problem);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kakao skill request body could not be read (status {Status}); answered 'invalid'.")]
+    public static partial void BodyUnreadable(ILogger logger, int status);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "Kakao skill request failed ({ExceptionType}); answered with a friendly SkillResponse.")]
     public static partial void SkillFailed(ILogger logger, string exceptionType, Exception exception);
 

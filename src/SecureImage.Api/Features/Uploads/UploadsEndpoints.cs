@@ -172,6 +172,12 @@ internal static partial class UploadsEndpoints
         {
             return await attempt.RefuseAsync(Problems.Problems.UploadTooLarge(maxBytes), RejectionReasons.TooLarge, cancellationToken);
         }
+        catch (BadHttpRequestException ex) when (!request.HttpContext.RequestAborted.IsCancellationRequested)
+        {
+            // Kestrel's other verdicts on the body keep their status: 408 too slow, 431 trailers too large, 400 broken framing.
+            var (type, detail) = Problems.FrameworkProblems.ForStatus(ex.StatusCode);
+            return await attempt.RefuseAsync(Problems.Problems.Make(ex.StatusCode, type, "The request is not valid.", detail), null, cancellationToken);
+        }
         catch (InvalidDataException)
         {
             // MultipartReader's word for a malformed body.
