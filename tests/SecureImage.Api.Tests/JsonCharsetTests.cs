@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using SecureImage.Api.Problems;
 using SecureImage.Api.Tests.TestSupport;
 
 namespace SecureImage.Api.Tests;
@@ -68,6 +69,34 @@ public sealed class JsonCharsetTests : IClassFixture<JsonCharsetTests.Service>
         // The release of an image that is not held is a 404: the body was read and understood.
         var expected = endpoint switch { "consents" => HttpStatusCode.Created, "reports" => HttpStatusCode.Accepted, _ => HttpStatusCode.NotFound };
         Assert.True(expected == response.StatusCode, $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+    }
+
+    [Theory]
+    [InlineData("consents")]
+    [InlineData("reports")]
+    public async Task A_json_body_larger_than_any_request_needs_answers_413_without_reading_it_all(string endpoint)
+    {
+        // Valid JSON padded with 1 MiB of spaces: a bot's key buys no more memory than a request needs.
+        var body = Encoding.UTF8.GetBytes("{\"subjectId\":\"u\",\"purpose\":\"p\",\"policyVersion\":\"v\",\"reason\":\"privacy\"" + new string(' ', 1024 * 1024) + "}");
+        var request = await RequestAsync(endpoint, body, "application/json");
+
+        var response = await request.Client.SendAsync(request.Message);
+
+        await response.AssertProblemAsync(HttpStatusCode.RequestEntityTooLarge, "upload-too-large");
+    }
+
+    [Theory]
+    [InlineData("consents")]
+    [InlineData("reports")]
+    public async Task A_json_body_at_the_limit_is_still_read(string endpoint)
+    {
+        var json = "{\"subjectId\":\"u\",\"purpose\":\"p\",\"policyVersion\":\"v\",\"reason\":\"privacy\"";
+        var body = Encoding.UTF8.GetBytes(json + new string(' ', JsonRequestBody.MaxBodyBytes - json.Length - 1) + "}");
+        var request = await RequestAsync(endpoint, body, "application/json");
+
+        var response = await request.Client.SendAsync(request.Message);
+
+        Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
     }
 
     private async Task<(HttpClient Client, HttpRequestMessage Message)> RequestAsync(string endpoint, byte[] body, string contentType)

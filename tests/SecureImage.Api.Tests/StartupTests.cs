@@ -40,6 +40,23 @@ public sealed class StartupTests
         Assert.DoesNotContain("00:10:01", output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("01:00:00", "01:00:00")]
+    [InlineData("00:00:00", "01:00:00")]
+    [InlineData("02:00:00", "01:00:00")]
+    public async Task An_upload_timeout_not_shorter_than_the_orphan_grace_period_is_refused(string uploadTimeout, string gracePeriod)
+    {
+        using var factory = new SecureImageFactory("Testing", settings: new Dictionary<string, string?>
+        {
+            ["SecureImage:Limits:UploadTimeout"] = uploadTimeout,
+            ["SecureImage:Retention:OrphanGracePeriod"] = gracePeriod,
+        });
+
+        var output = await factory.AssertRefusesToStartAsync();
+
+        Assert.Contains("SecureImage:Limits:UploadTimeout", output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task An_unknown_catalog_provider_is_refused_by_the_setting_name()
     {

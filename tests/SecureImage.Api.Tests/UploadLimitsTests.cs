@@ -46,6 +46,82 @@ public sealed class UploadLimitsTests : IDisposable
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
     }
 
+    [Fact]
+    public async Task An_upload_that_stalls_past_the_upload_timeout_after_its_file_answers_408_and_leaves_no_row_for_reconciliation_to_break()
+    {
+        // Reconciliation deletes blobs older than two seconds that have no row; uploads must finish within one and a half.
+        using var factory = new SecureImageFactory("Testing", settings: new Dictionary<string, string?>
+        {
+            ["SecureImage:Retention:OrphanGracePeriod"] = "00:00:02",
+            ["SecureImage:Retention:ReconcileInterval"] = "00:00:00.500",
+            ["SecureImage:Limits:UploadTimeout"] = "00:00:01.500",
+        });
+        factory.Time.Set(DateTimeOffset.UtcNow);
+        factory.Time.Flowing = true;
+        var client = factory.CreateBotClient();
+        var consentId = await client.CreateConsentAsync();
+        var blobs = Path.Combine(factory.DataDirectory, "blobs");
+        var stalled = new StalledForm(Corpus.Read("jpg_Canon_40D.jpg"), consentId);
+
+        var sending = client.PostAsync("/v1/images", stalled);
+        await Eventually(() => StoredBlobs(blobs).Any(), "the file part was not stored");
+        await Eventually(() => !StoredBlobs(blobs).Any(), "reconciliation did not take the blob without a row for an orphan");
+        stalled.Resume();
+        var response = await sending.WaitAsync(TimeSpan.FromMinutes(1));
+
+        await response.AssertProblemAsync(HttpStatusCode.RequestTimeout, "request-timeout");
+        Assert.Empty(StoredBlobs(blobs));
+    }
+
+    private static IEnumerable<string> StoredBlobs(string root) =>
+        Directory.Exists(root)
+            ? Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).Where(f => !f.Contains($"{Path.DirectorySeparatorChar}.partial{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            : [];
+
+    private static async Task Eventually(Func<bool> condition, string message)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, message);
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>A multipart form whose file part goes at once and whose consentId part waits until <see cref="Resume"/>.</summary>
+    private sealed class StalledForm : HttpContent
+    {
+        private const string Boundary = "stalled-form";
+        private readonly TaskCompletionSource _resume = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly byte[] _image;
+        private readonly Guid _consentId;
+
+        public StalledForm(byte[] image, Guid consentId)
+        {
+            (_image, _consentId) = (image, consentId);
+            Headers.ContentType = MediaTypeHeaderValue.Parse($"multipart/form-data; boundary={Boundary}");
+        }
+
+        public void Resume() => _resume.TrySetResult();
+
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            var head = System.Text.Encoding.ASCII.GetBytes($"--{Boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n");
+            await stream.WriteAsync(head);
+            await stream.WriteAsync(_image);
+            await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"\r\n--{Boundary}\r\n"));
+            await stream.FlushAsync();
+            await _resume.Task;
+            await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"Content-Disposition: form-data; name=\"consentId\"\r\n\r\n{_consentId}\r\n--{Boundary}--\r\n"));
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
+
     /// <summary>A stream that will not tell its length, so the client must send the body chunked.</summary>
     private sealed class UnknownLengthStream(byte[] bytes) : MemoryStream(bytes)
     {

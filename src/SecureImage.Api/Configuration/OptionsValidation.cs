@@ -52,6 +52,25 @@ internal sealed class ValidateRetentionOptions : IValidateOptions<RetentionOptio
     }
 }
 
+/// <summary>
+/// The upload timeout, against the orphan grace period: reconciliation deletes blobs without a row once they are
+/// older than the grace period, so an upload still running by then could commit a row whose blob is gone.
+/// </summary>
+internal sealed class ValidateUploadTimeout(IOptions<RetentionOptions> retention) : IValidateOptions<LimitsOptions>
+{
+    public ValidateOptionsResult Validate(string? name, LimitsOptions options)
+    {
+        if (options.UploadTimeout <= TimeSpan.Zero)
+        {
+            return ValidateOptionsResult.Fail("SecureImage:Limits:UploadTimeout must be positive.");
+        }
+
+        return options.UploadTimeout < retention.Value.OrphanGracePeriod
+            ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail("SecureImage:Limits:UploadTimeout must be shorter than SecureImage:Retention:OrphanGracePeriod, or reconciliation could delete the blob of an upload still running.");
+    }
+}
+
 internal sealed class ValidateStorageProviders : IValidateOptions<BlobsOptions>
 {
     public ValidateOptionsResult Validate(string? name, BlobsOptions options)

@@ -1,3 +1,4 @@
+using SecureImage.Core.Ingestion;
 using System.ComponentModel.DataAnnotations;
 using Azure.Core;
 using SecureImage.Storage.AzureBlob;
@@ -154,6 +155,9 @@ internal sealed class LimitsOptions
 
     [Range(1, 10_000)]
     public int MaxFrames { get; set; } = 100;
+
+    /// <summary>From the first byte of an upload (or Kakao fetch) to its catalog commit; shorter than Retention:OrphanGracePeriod.</summary>
+    public TimeSpan UploadTimeout { get; set; } = ImageIngestionOptions.DefaultUploadTimeout;
 }
 
 internal sealed class KeyRingOptions

@@ -43,6 +43,7 @@ internal static class SecureImageServices
         services.AddOptions<KeysOptions>().Bind(root.GetSection(KeysOptions.Section));
         services.AddSingleton<IValidateOptions<LinksOptions>, ValidateLinksOptions>();
         services.AddSingleton<IValidateOptions<RetentionOptions>, ValidateRetentionOptions>();
+        services.AddSingleton<IValidateOptions<LimitsOptions>, ValidateUploadTimeout>();
         services.AddSingleton<IValidateOptions<BlobsOptions>, ValidateStorageProviders>();
         services.AddSingleton<IValidateOptions<CatalogOptions>, ValidateCatalogOptions>();
 
@@ -80,6 +81,7 @@ internal static class SecureImageServices
             {
                 Limits = new ImageLimits(limits.MaxPixels, limits.MaxSidePixels, limits.MaxFrames),
                 RetentionPeriod = sp.GetRequiredService<IOptions<RetentionOptions>>().Value.Period,
+                UploadTimeout = limits.UploadTimeout,
             };
         });
         services.AddSingleton<ImageIngestion>();

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
+using SecureImage.Core.Ingestion;
 
 namespace SecureImage.Api.Problems;
 
@@ -17,6 +18,9 @@ internal readonly record struct JsonBody<T>(T? Value, ProblemHttpResult? Problem
 /// </summary>
 internal static class JsonRequestBody
 {
+    /// <summary>Far above what a consent, report or release needs; a larger body is refused before it is read whole.</summary>
+    public const int MaxBodyBytes = 64 * 1024;
+
     public const string UnknownCharsetDetail = "The body's charset is not one the service can read. Send the JSON in UTF-8 (charset=utf-8, or no charset).";
 
     /// <param name="notJsonDetail">The 415 detail when the body is not <c>application/json</c>: what to send instead.</param>
@@ -32,16 +36,27 @@ internal static class JsonRequestBody
             return new(default, Problems.UnsupportedMediaType(UnknownCharsetDetail));
         }
 
+        if (request.ContentLength > MaxBodyBytes)
+        {
+            return new(default, TooLarge());
+        }
+
         var options = request.HttpContext.RequestServices.GetRequiredService<IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
         try
         {
+            // Counted on the wire, so a chunked body (no Content-Length) is bounded too.
+            await using var limited = new MaxLengthReadStream(request.Body, MaxBodyBytes);
             if (encoding is null)
             {
-                return new(await JsonSerializer.DeserializeAsync<T>(request.Body, options, cancellationToken), null);
+                return new(await JsonSerializer.DeserializeAsync<T>(limited, options, cancellationToken), null);
             }
 
-            await using var utf8 = Encoding.CreateTranscodingStream(request.Body, encoding, Encoding.UTF8, leaveOpen: true);
+            await using var utf8 = Encoding.CreateTranscodingStream(limited, encoding, Encoding.UTF8, leaveOpen: true);
             return new(await JsonSerializer.DeserializeAsync<T>(utf8, options, cancellationToken), null);
+        }
+        catch (UploadTooLargeException)
+        {
+            return new(default, TooLarge());
         }
         catch (JsonException)
         {
@@ -54,6 +69,9 @@ internal static class JsonRequestBody
             return new(default, Problems.BadRequest("The request body could not be read."));
         }
     }
+
+    private static ProblemHttpResult TooLarge() =>
+        Problems.Make(StatusCodes.Status413PayloadTooLarge, Problems.Types.UploadTooLarge, "The request body is too large.", $"A JSON body may be at most {MaxBodyBytes} bytes.");
 
     /// <summary>The charset's encoding; null for UTF-8 (also when no charset is given); false when .NET does not know it.</summary>
     private static bool TryGetEncoding(MediaTypeHeaderValue mediaType, out Encoding? encoding)

@@ -16,10 +16,41 @@ public sealed class ImageIngestionOptions
     public ImageLimits Limits { get; set; } = ImageLimits.Default;
 
     public TimeSpan RetentionPeriod { get; set; } = RetentionPolicy.DefaultPeriod;
+
+    /// <summary>
+    /// From the start of <see cref="ImageIngestion.StoreAsync"/> to the end of <see cref="ImageIngestion.CommitAsync"/>.
+    /// Orphan reconciliation must wait longer than this before it takes a blob without a row for an orphan.
+    /// </summary>
+    public TimeSpan UploadTimeout { get; set; } = DefaultUploadTimeout;
+
+    public static TimeSpan DefaultUploadTimeout { get; } = TimeSpan.FromMinutes(10);
 }
 
 /// <summary>An image sanitized, encrypted and written to the blob store, not yet in the catalog.</summary>
-public sealed record StoredImage(Guid ImageId, string BlobName, WrappedKey WrappedKey, SanitizedImage Image);
+public sealed record StoredImage(Guid ImageId, string BlobName, WrappedKey WrappedKey, SanitizedImage Image)
+{
+    /// <summary>When its upload began (the ingestion's clock); the commit must follow within the upload timeout.</summary>
+    public DateTimeOffset StartedAt { get; init; }
+}
+
+/// <summary>The upload did not reach its commit within <see cref="ImageIngestionOptions.UploadTimeout"/>; nothing was kept.</summary>
+public sealed class UploadTimedOutException : Exception
+{
+    public UploadTimedOutException()
+        : base("The upload did not finish within the upload timeout.")
+    {
+    }
+
+    public UploadTimedOutException(string message)
+        : base(message)
+    {
+    }
+
+    public UploadTimedOutException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
 
 /// <summary>The consent was withdrawn (or never in force) when the image was about to be committed.</summary>
 public sealed class ConsentNotInForceException : Exception
@@ -78,7 +109,23 @@ public sealed class ImageIngestion
     /// <exception cref="ImageRejectedException">Not an accepted, well-formed image.</exception>
     /// <exception cref="UploadTooLargeException">From a size-limited <paramref name="source"/>.</exception>
     /// <exception cref="BlobStoreUnavailableException">The blob store failed; nothing was kept.</exception>
+    /// <exception cref="UploadTimedOutException">The source did not end within the upload timeout; nothing was kept.</exception>
     public async Task<StoredImage> StoreAsync(Stream source, CancellationToken cancellationToken)
+    {
+        var startedAt = _time.GetUtcNow();
+        using var deadline = new CancellationTokenSource(_options.UploadTimeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        try
+        {
+            return await StoreAsync(source, startedAt, linked.Token);
+        }
+        catch (OperationCanceledException ex) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new UploadTimedOutException("The upload did not finish within the upload timeout.", ex);
+        }
+    }
+
+    private async Task<StoredImage> StoreAsync(Stream source, DateTimeOffset startedAt, CancellationToken cancellationToken)
     {
         var imageId = Guid.NewGuid();
         var blobName = NewBlobName();
@@ -132,7 +179,7 @@ public sealed class ImageIngestion
 
             activity?.SetTag(Tracing.Tags.Format, Tracing.FormatOf(sanitized.ContentType));
             activity?.SetTag(Tracing.Tags.Bytes, sanitized.Bytes);
-            return new StoredImage(imageId, blobName, wrappedKey, sanitized);
+            return new StoredImage(imageId, blobName, wrappedKey, sanitized) { StartedAt = startedAt };
         }
         catch (Exception ex)
         {
@@ -147,13 +194,21 @@ public sealed class ImageIngestion
 
     /// <summary>
     /// Commits the catalog row for a stored image under <paramref name="consent"/>. If the consent is
-    /// no longer in force at commit time, the blob is deleted and <see cref="ConsentNotInForceException"/> thrown.
+    /// no longer in force at commit time, the blob is deleted and <see cref="ConsentNotInForceException"/> thrown;
+    /// past the upload timeout, the blob is deleted and <see cref="UploadTimedOutException"/> thrown.
     /// </summary>
     public async Task<ImageRecord> CommitAsync(StoredImage stored, ConsentRecord consent, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(stored);
         ArgumentNullException.ThrowIfNull(consent);
         var now = _time.UtcNowMilliseconds();
+        if (now - stored.StartedAt > _options.UploadTimeout)
+        {
+            // Reconciliation may already count this blob as an orphan: a row committed now could point at a deleted blob.
+            await DeleteQuietlyAsync(stored.BlobName);
+            throw new UploadTimedOutException("The upload was committed later than the upload timeout allows.");
+        }
+
         var record = new ImageRecord(
             stored.ImageId,
             consent.BotId,

@@ -63,10 +63,12 @@ public sealed class KillDuringUploadsTests(ITestOutputHelper output) : IAsyncLif
         output.WriteLine(load.Summary());
         Assert.Contains(load.Outcomes, o => o.Outcome == UploadLoad.NoAnswer); // else the kill interrupted no upload: the scenario did not happen
 
-        // Restart on the same configuration, with reconciliation that runs every second for blobs older than a second.
+        // Restart on the same configuration, with reconciliation that runs every second for blobs older than a second
+        // (no uploads run after the restart, so the upload timeout may be shorter still).
         await _service.StartAsync(new Dictionary<string, string>
         {
             ["SecureImage:Retention:OrphanGracePeriod"] = "00:00:01",
+            ["SecureImage:Limits:UploadTimeout"] = "00:00:00.500",
             ["SecureImage:Retention:ReconcileInterval"] = "00:00:01",
         });
         await load.AssertAcknowledgedDownloadExactlyAsync(_service);

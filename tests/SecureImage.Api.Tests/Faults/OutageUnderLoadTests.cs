@@ -63,11 +63,12 @@ public sealed class OutageUnderLoadTests(ITestOutputHelper output) : IAsyncLifet
         var concurrency = FaultSizes.ConcurrentUploads;
         var container = "outage" + Guid.NewGuid().ToString("N");
 
-        // Reconciliation every 2 s, for blobs older than 15 s: far longer than any upload takes between
-        // its blob write and its commit, so it never races an upload in flight.
+        // Reconciliation every 2 s, for blobs older than 50 s; uploads must commit within 45 s of their start (longer
+        // than the blob client's retries during the outage), so it never races an upload in flight.
         _service = ServiceProcess.OnPostgresAndAzurite(catalogConnectionString, azuriteConnectionString, container, new Dictionary<string, string?>
         {
-            ["SecureImage:Retention:OrphanGracePeriod"] = "00:00:15",
+            ["SecureImage:Retention:OrphanGracePeriod"] = "00:00:50",
+            ["SecureImage:Limits:UploadTimeout"] = "00:00:45",
             ["SecureImage:Retention:ReconcileInterval"] = "00:00:02",
         });
         await _service.StartAsync();

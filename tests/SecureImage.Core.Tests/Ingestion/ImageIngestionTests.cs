@@ -6,6 +6,7 @@ using SecureImage.Core.Imaging;
 using SecureImage.Core.Ingestion;
 using SecureImage.Core.Tests.TestSupport;
 using SecureImage.Storage.Sqlite;
+using ControlledClock = Microsoft.Extensions.Time.Testing.FakeTimeProvider;
 
 namespace SecureImage.Core.Tests.Ingestion;
 
@@ -194,6 +195,39 @@ public sealed class ImageIngestionTests : IAsyncLifetime, IDisposable
 
         await Ingestion().DiscardAsync(stored);
 
+        Assert.Empty(_blobs.Blobs);
+    }
+
+    [Fact]
+    public async Task An_upload_that_stops_arriving_ends_at_the_upload_timeout_and_leaves_no_blob()
+    {
+        var clock = new ControlledClock(Now);
+        var ingestion = new ImageIngestion(new CopyingSanitizer(), _blobs, _kek, _catalog, clock, new ImageIngestionOptions { UploadTimeout = TimeSpan.FromMinutes(10) });
+
+        var storing = ingestion.StoreAsync(new StallingStream(RandomNumberGenerator.GetBytes(200_000)), CancellationToken.None);
+        await Task.Delay(100);
+        clock.Advance(TimeSpan.FromMinutes(10) - TimeSpan.FromMilliseconds(1));
+        await Task.Delay(100);
+        Assert.False(storing.IsCompleted);
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+
+        await Assert.ThrowsAsync<UploadTimedOutException>(() => storing.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Empty(_blobs.Blobs);
+    }
+
+    [Fact]
+    public async Task A_commit_later_than_the_upload_timeout_after_the_upload_began_is_refused_and_its_blob_deleted()
+    {
+        // Reconciliation takes blobs older than its grace period (validated to exceed the upload timeout) for orphans:
+        // a commit after the timeout could point a row at a blob it has already deleted.
+        var clock = new ControlledClock(Now);
+        var ingestion = new ImageIngestion(new CopyingSanitizer(), _blobs, _kek, _catalog, clock, new ImageIngestionOptions { UploadTimeout = TimeSpan.FromMinutes(10) });
+        var stored = await ingestion.StoreAsync(new MemoryStream(RandomNumberGenerator.GetBytes(1000)), CancellationToken.None);
+
+        clock.Advance(TimeSpan.FromMinutes(10) + TimeSpan.FromMilliseconds(1));
+
+        await Assert.ThrowsAsync<UploadTimedOutException>(() => ingestion.CommitAsync(stored, _consent, CancellationToken.None));
+        Assert.Null(await _catalog.FindImageAsync(stored.ImageId, CancellationToken.None));
         Assert.Empty(_blobs.Blobs);
     }
 

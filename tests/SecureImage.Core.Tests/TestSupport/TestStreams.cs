@@ -101,3 +101,23 @@ internal sealed class CountingStream(Stream inner, Func<long, Task>? afterRead =
         return read;
     }
 }
+
+/// <summary>Gives <c>head</c>, then waits (honouring cancellation) as a client that stopped sending would.</summary>
+internal sealed class StallingStream(byte[] head) : ReadOnlyTestStream
+{
+    private int _position;
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (_position < head.Length)
+        {
+            var count = Math.Min(buffer.Length, head.Length - _position);
+            head.AsMemory(_position, count).CopyTo(buffer);
+            _position += count;
+            return count;
+        }
+
+        await Task.Delay(Timeout.Infinite, cancellationToken);
+        return 0;
+    }
+}

@@ -181,7 +181,7 @@ internal sealed class KakaoFetchProcessor(
         ImageRejectedException { Reason: ImageRejection.UnsupportedType } => (KakaoFetchErrors.BadType, true),
         ImageRejectedException => (KakaoFetchErrors.Malformed, true),
         ConsentNotInForceException => (KakaoFetchErrors.NoConsent, true),
-        TimeoutException => (KakaoFetchErrors.Timeout, false),
+        TimeoutException or UploadTimedOutException => (KakaoFetchErrors.Timeout, false),
         CatalogUnavailableException or BlobStoreUnavailableException or KeyProviderUnavailableException => (KakaoFetchErrors.StorageUnavailable, false),
         HttpRequestException or IOException => (KakaoFetchErrors.FetchFailed, false),
         _ => null,

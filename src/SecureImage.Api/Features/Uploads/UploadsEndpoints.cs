@@ -163,6 +163,10 @@ internal static partial class UploadsEndpoints
         {
             return await attempt.RefuseAsync(Problems.Problems.UploadTooLarge(maxBytes), RejectionReasons.TooLarge, cancellationToken);
         }
+        catch (UploadTimedOutException)
+        {
+            return await attempt.RefuseAsync(UploadTimedOut(), null, cancellationToken);
+        }
         catch (ImageRejectedException ex)
         {
             Log.ImageRejected(logger, ex.Reason);
@@ -214,6 +218,12 @@ internal static partial class UploadsEndpoints
             attempt.Stored = null;
             return await attempt.RefuseAsync(Problems.Problems.ConsentWithdrawn(), RejectionReasons.NoConsent, cancellationToken);
         }
+        catch (UploadTimedOutException)
+        {
+            // Committed too late to be safe from reconciliation; the blob is already deleted.
+            attempt.Stored = null;
+            return await attempt.RefuseAsync(UploadTimedOut(), null, cancellationToken);
+        }
 
         telemetry.Stored(image);
         Log.ImageStored(logger, image.Id, image.Bytes);
@@ -222,6 +232,9 @@ internal static partial class UploadsEndpoints
             $"/v1/images/{image.Id}",
             new UploadedImageResponse(image.Id, image.ContentType, image.Bytes, image.Width, image.Height, image.CreatedAt, image.ExpiresAt, link!));
     }
+
+    private static ProblemHttpResult UploadTimedOut() =>
+        Problems.Problems.Make(StatusCodes.Status408RequestTimeout, Problems.FrameworkProblems.ForStatus(StatusCodes.Status408RequestTimeout).Type, "The upload took too long.", "The upload did not finish within the time the service allows (Limits:UploadTimeout). Send it again.");
 
     private static ProblemHttpResult RejectionProblem(ImageRejectedException ex) => ex.Reason switch
     {
