@@ -22,7 +22,7 @@ public sealed class DashboardBrowserTests
     {
         Assert.True(File.Exists(ChromiumPath), $"{ChromiumPath} is missing: install Debian's chromium (`apt-get install -y chromium`); infra/local/test.sh installs it when missing.");
         var settings = AdminSession.OfficerSettings();
-        settings["SecureImage:Retention:SweepInterval"] = "00:00:00.500";
+        settings["SecureImage:Retention:SweepInterval"] = "00:00:01";
         settings["SecureImage:Retention:ClaimLease"] = "00:00:01";
         using var factory = new SecureImageFactory("Testing", settings);
         factory.Time.Flowing = true;
