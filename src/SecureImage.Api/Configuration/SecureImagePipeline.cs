@@ -36,6 +36,7 @@ internal static class SecureImagePipeline
         app.MapKakaoEndpoints();
         app.MapAdminPageEndpoints();
         app.MapAdminApiEndpoints();
+        app.MapJobsDashboardEndpoints();
         return app;
     }
 }
