@@ -180,7 +180,8 @@ public sealed class RetentionTests
         }
     }
 
-    private static async Task WaitForSweepsAsync(SecureImageFactory factory, int count)
+    /// <summary>Waits until the instance has recorded <paramref name="count"/> more sweep runs.</summary>
+    internal static async Task WaitForSweepsAsync(SecureImageFactory factory, int count)
     {
         var retention = factory.Services.GetRequiredService<IRetentionCatalog>();
         var baseline = (await retention.GetRecentJobRunsAsync(1000, CancellationToken.None)).Count(r => r.Job == JobNames.RetentionSweep);

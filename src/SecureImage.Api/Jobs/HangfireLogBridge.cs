@@ -16,23 +16,29 @@ namespace SecureImage.Api.Jobs;
 /// </summary>
 internal sealed class HangfireLogBridge : ILogProvider
 {
-    private static readonly HangfireLogBridge Instance = new();
-    private static readonly Lock Gate = new();
-    private static ImmutableList<ILoggerFactory> s_attached = [];
+    private static readonly HangfireLogBridge Shared = new();
+    private readonly Lock _gate = new();
+    private ImmutableList<ILoggerFactory> _attached = [];
 
     /// <summary>Routes Hangfire's log to <paramref name="loggerFactory"/> until the result is disposed.</summary>
     public static IDisposable Attach(ILoggerFactory loggerFactory)
     {
-        LogProvider.SetCurrentLogProvider(Instance);
-        lock (Gate)
-        {
-            s_attached = s_attached.Add(loggerFactory);
-        }
-
-        return new Attachment(loggerFactory);
+        LogProvider.SetCurrentLogProvider(Shared);
+        return Shared.Add(loggerFactory);
     }
 
-    public ILog GetLogger(string name) => new CategoryLog(name);
+    /// <summary>Adds a host's factory to this bridge (tests use a bridge of their own, not Hangfire's).</summary>
+    public IDisposable Add(ILoggerFactory loggerFactory)
+    {
+        lock (_gate)
+        {
+            _attached = _attached.Add(loggerFactory);
+        }
+
+        return new Attachment(this, loggerFactory);
+    }
+
+    public ILog GetLogger(string name) => new CategoryLog(this, name);
 
     internal static LogLevel ToLogLevel(HangfireLevel level) => level switch
     {
@@ -45,11 +51,19 @@ internal sealed class HangfireLogBridge : ILogProvider
         _ => LogLevel.None,
     };
 
-    private sealed class CategoryLog(string category) : ILog
+    private void Remove(ILoggerFactory loggerFactory)
+    {
+        lock (_gate)
+        {
+            _attached = _attached.Remove(loggerFactory);
+        }
+    }
+
+    private sealed class CategoryLog(HangfireLogBridge bridge, string category) : ILog
     {
         public bool Log(HangfireLevel logLevel, Func<string>? messageFunc, Exception? exception = null)
         {
-            var attached = Volatile.Read(ref s_attached);
+            var attached = Volatile.Read(ref bridge._attached);
             if (attached.Count != 1)
             {
                 return false;
@@ -78,7 +92,7 @@ internal sealed class HangfireLogBridge : ILogProvider
         }
     }
 
-    private sealed class Attachment(ILoggerFactory loggerFactory) : IDisposable
+    private sealed class Attachment(HangfireLogBridge bridge, ILoggerFactory loggerFactory) : IDisposable
     {
         private int _disposed;
 
@@ -86,10 +100,7 @@ internal sealed class HangfireLogBridge : ILogProvider
         {
             if (Interlocked.Exchange(ref _disposed, 1) == 0)
             {
-                lock (Gate)
-                {
-                    s_attached = s_attached.Remove(loggerFactory);
-                }
+                bridge.Remove(loggerFactory);
             }
         }
     }
