@@ -59,7 +59,8 @@ internal static class JobsSetup
         services.AddSingleton<IJobFilterProvider>(_ => new JobFilterProviderCollection(
             new JobFilterCollection { new StatisticsHistoryAttribute() },
             new JobFilterAttributeFilterProvider()));
-        services.AddSingleton<IRecurringJobManager>(sp => new RecurringJobManager(sp.GetRequiredService<JobStorage>(), sp.GetRequiredService<IJobFilterProvider>()));
+        services.AddSingleton<IRecurringJobManagerV2>(sp => new RecurringJobManager(sp.GetRequiredService<JobStorage>(), sp.GetRequiredService<IJobFilterProvider>()));
+        services.AddSingleton<IRecurringJobManager>(sp => sp.GetRequiredService<IRecurringJobManagerV2>());
         services.AddSingleton<JobsInitializer>();
         services.AddHostedService(sp =>
         {

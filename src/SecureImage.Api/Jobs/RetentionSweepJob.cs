@@ -22,7 +22,7 @@ internal sealed partial class RetentionSweepJob(
 {
     /// <summary>The job as Hangfire stores and shows it: no arguments (Hangfire supplies both).</summary>
     [AutomaticRetry(Attempts = 0, LogEvents = false)]
-    public Task RunAsync(PerformContext? context, CancellationToken cancellationToken) => JobRuns.GuardAsync(async () =>
+    public Task RunAsync(PerformContext? context, CancellationToken cancellationToken) => JobRuns.GuardAsync(logger, JobNames.RetentionSweep, async () =>
     {
         using var activity = Tracing.Source.StartActivity("secureimage.retention.sweep");
         var started = timeProvider.UtcNowMilliseconds();
@@ -88,7 +88,7 @@ internal sealed partial class OrphanReconciliationJob(
     OrphanReconciler reconciler, IRetentionCatalog catalog, IJobMutex mutex, RetentionMetrics metrics, TimeProvider timeProvider, ILogger<OrphanReconciliationJob> logger)
 {
     [AutomaticRetry(Attempts = 0, LogEvents = false)]
-    public Task RunAsync(PerformContext? context, CancellationToken cancellationToken) => JobRuns.GuardAsync(async () =>
+    public Task RunAsync(PerformContext? context, CancellationToken cancellationToken) => JobRuns.GuardAsync(logger, JobNames.OrphanReconciliation, async () =>
     {
         var started = timeProvider.UtcNowMilliseconds();
         ReconciliationResult result;
@@ -125,10 +125,10 @@ internal sealed partial class OrphanReconciliationJob(
 }
 
 /// <summary>Deletes job runs older than <see cref="RetentionOptions.JobRunHistory"/>. One delete statement: overlapping runs are harmless.</summary>
-internal sealed class JobRunPurgeJob(IRetentionCatalog catalog, IOptions<RetentionOptions> options, TimeProvider timeProvider)
+internal sealed class JobRunPurgeJob(IRetentionCatalog catalog, IOptions<RetentionOptions> options, TimeProvider timeProvider, ILogger<JobRunPurgeJob> logger)
 {
     [AutomaticRetry(Attempts = 0, LogEvents = false)]
-    public Task RunAsync(PerformContext? context, CancellationToken cancellationToken) => JobRuns.GuardAsync(async () =>
+    public Task RunAsync(PerformContext? context, CancellationToken cancellationToken) => JobRuns.GuardAsync(logger, JobNames.JobRunPurge, async () =>
     {
         var started = timeProvider.UtcNowMilliseconds();
         int purged;
@@ -146,7 +146,7 @@ internal sealed class JobRunPurgeJob(IRetentionCatalog catalog, IOptions<Retenti
     });
 }
 
-internal static class JobRuns
+internal static partial class JobRuns
 {
     /// <summary>Records a run for the dashboard; an unavailable catalog only loses this record (the erasures are audited already).</summary>
     public static async Task TryRecordAsync(IRetentionCatalog catalog, JobRun run, CancellationToken cancellationToken)
@@ -166,10 +166,11 @@ internal static class JobRuns
 
     /// <summary>
     /// Hangfire stores the exception of a failed job (type, message, stack trace) in its storage and shows it on
-    /// the dashboard: an unexpected one reaches it as its type and stack trace only, since a message can quote
-    /// a value. Cancellation (the server stopping) passes unchanged, so Hangfire puts the job back in the queue.
+    /// the dashboard: an unexpected one reaches it as its type only (the message of what it throws), since a
+    /// message can quote a value; its stack trace is in the log. Cancellation (the server stopping) passes
+    /// unchanged, so Hangfire puts the job back in the queue.
     /// </summary>
-    public static async Task GuardAsync(Func<Task> run)
+    public static async Task GuardAsync(ILogger logger, string job, Func<Task> run)
     {
         try
         {
@@ -177,7 +178,12 @@ internal static class JobRuns
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            throw RedactedException.From(ex);
+            var redacted = RedactedException.From(ex);
+            LogFailedUnexpectedly(logger, redacted, job, redacted.OriginalType);
+            throw redacted;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {Job} failed unexpectedly ({Cause}); it runs again on its next occurrence.")]
+    private static partial void LogFailedUnexpectedly(ILogger logger, Exception exception, string job, string cause);
 }
