@@ -56,11 +56,17 @@ internal static class JobsSetup
         services.AddSingleton(sp => CreateStore(sp));
         services.AddSingleton(sp => sp.GetRequiredService<JobStore>().Storage);
         services.AddSingleton<IJobMutex>(sp => sp.GetRequiredService<JobStore>().Database is { } database ? new PostgresJobMutex(database) : new InProcessJobMutex());
+
+        // Hangfire's global filters, minus culture capture and the ten-attempt retry: the dashboard's daily
+        // succeeded/failed figures, and each job's own attributes (AutomaticRetry with no attempts).
         services.AddSingleton<IJobFilterProvider>(_ => new JobFilterProviderCollection(
             new JobFilterCollection { new StatisticsHistoryAttribute() },
             new JobFilterAttributeFilterProvider()));
         services.AddSingleton<IRecurringJobManagerV2>(sp => new RecurringJobManager(sp.GetRequiredService<JobStorage>(), sp.GetRequiredService<IJobFilterProvider>()));
         services.AddSingleton<IRecurringJobManager>(sp => sp.GetRequiredService<IRecurringJobManagerV2>());
+
+        // What the dashboard uses to requeue or delete a job (otherwise it would build one on the global filters).
+        services.AddSingleton<IBackgroundJobClient>(sp => new BackgroundJobClient(sp.GetRequiredService<JobStorage>(), sp.GetRequiredService<IJobFilterProvider>()));
         services.AddSingleton<JobsInitializer>();
         services.AddHostedService(sp =>
         {
