@@ -122,11 +122,11 @@ public sealed class RetentionTests
     }
 
     [Fact]
-    public async Task The_reconciliation_job_deletes_job_runs_older_than_the_configured_history()
+    public async Task The_job_run_purge_deletes_job_runs_older_than_the_configured_history()
     {
         using var factory = new SecureImageFactory("Testing", new Dictionary<string, string?>
         {
-            ["SecureImage:Retention:ReconcileInterval"] = "00:00:00.200",
+            ["SecureImage:Retention:JobRunPurgeInterval"] = "00:00:01",
             ["SecureImage:Retention:JobRunHistory"] = "2.00:00:00",
         });
         factory.Time.Flowing = true;
@@ -138,7 +138,7 @@ public sealed class RetentionTests
         await retention.RecordJobRunAsync(old, CancellationToken.None);
         await retention.RecordJobRunAsync(recent, CancellationToken.None);
 
-        // No check that `old` is listed first: the job runs every 200 ms and may already have purged it.
+        // No check that `old` is listed first: the job runs every second and may already have purged it.
         var deadline = DateTime.UtcNow + Patience;
         IReadOnlyList<JobRun> runs;
         while ((runs = await retention.GetRecentJobRunsAsync(1000, CancellationToken.None)).Contains(old))
@@ -148,12 +148,12 @@ public sealed class RetentionTests
         }
 
         Assert.Contains(recent, runs);
-        Assert.Contains(runs, r => r.Job == JobNames.OrphanReconciliation);
+        Assert.Contains(runs, r => r.Job == JobNames.JobRunPurge);
     }
 
     private static Dictionary<string, string?> FastSweep() => new()
     {
-        ["SecureImage:Retention:SweepInterval"] = "00:00:00.200",
+        ["SecureImage:Retention:SweepInterval"] = "00:00:01",
         ["SecureImage:Retention:ClaimLease"] = "00:00:01",
     };
 
@@ -180,7 +180,8 @@ public sealed class RetentionTests
         }
     }
 
-    private static async Task WaitForSweepsAsync(SecureImageFactory factory, int count)
+    /// <summary>Waits until the instance has recorded <paramref name="count"/> more sweep runs.</summary>
+    internal static async Task WaitForSweepsAsync(SecureImageFactory factory, int count)
     {
         var retention = factory.Services.GetRequiredService<IRetentionCatalog>();
         var baseline = (await retention.GetRecentJobRunsAsync(1000, CancellationToken.None)).Count(r => r.Job == JobNames.RetentionSweep);

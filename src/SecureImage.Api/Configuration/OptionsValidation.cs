@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
+using SecureImage.Api.Jobs;
 using SecureImage.Core.Links;
 
 namespace SecureImage.Api.Configuration;
@@ -40,11 +41,21 @@ internal sealed class ValidateRetentionOptions : IValidateOptions<RetentionOptio
             (options.ReconcileInterval, "ReconcileInterval"),
             (options.OrphanGracePeriod, "OrphanGracePeriod"),
             (options.JobRunHistory, "JobRunHistory"),
+            (options.JobRunPurgeInterval, "JobRunPurgeInterval"),
         })
         {
             if (value <= TimeSpan.Zero)
             {
                 failures.Add($"SecureImage:Retention:{key} must be positive.");
+            }
+        }
+
+        // The jobs run on a Hangfire cron: an interval without an even cron would run unevenly, so it is refused.
+        foreach (var (value, key) in new[] { (options.SweepInterval, "SweepInterval"), (options.ReconcileInterval, "ReconcileInterval"), (options.JobRunPurgeInterval, "JobRunPurgeInterval") })
+        {
+            if (value > TimeSpan.Zero && JobSchedule.CronFor(value) is null)
+            {
+                failures.Add($"SecureImage:Retention:{key} must be {JobSchedule.AllowedIntervals}.");
             }
         }
 

@@ -97,7 +97,7 @@ internal sealed class RetentionOptions
     /// <summary>How long an image lives after upload. Fixed at upload.</summary>
     public TimeSpan Period { get; set; } = TimeSpan.FromDays(3);
 
-    /// <summary>How often the retention job runs.</summary>
+    /// <summary>How often the retention job runs (a Hangfire cron: see <see cref="Jobs.JobSchedule"/> for the intervals it can be).</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>Images claimed per sweep batch.</summary>
@@ -125,8 +125,11 @@ internal sealed class RetentionOptions
     /// <summary>Blobs younger than this are never treated as orphans: their upload may still be committing.</summary>
     public TimeSpan OrphanGracePeriod { get; set; } = TimeSpan.FromHours(1);
 
-    /// <summary>How long job runs stay for the dashboard; older ones are deleted by the reconciliation job.</summary>
+    /// <summary>How long job runs stay for the dashboard; older ones are deleted by the job-run purge.</summary>
     public TimeSpan JobRunHistory { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>How often job runs older than <see cref="JobRunHistory"/> are deleted.</summary>
+    public TimeSpan JobRunPurgeInterval { get; set; } = TimeSpan.FromHours(1);
 }
 
 internal sealed class LinksOptions

@@ -37,6 +37,7 @@ internal static class SecureImagePipeline
         app.MapKakaoEndpoints();
         app.MapAdminPageEndpoints();
         app.MapAdminApiEndpoints();
+        app.MapJobsDashboardEndpoints();
         return app;
     }
 }

@@ -89,7 +89,7 @@ internal static class SecureImageServices
         services.AddSingleton<LinkIssuer>();
         services.AddSingleton<StorageInitializer>();
         services.AddHostedService(sp => sp.GetRequiredService<StorageInitializer>());
-        services.AddSecureImageJobs(builder.Configuration);
+        services.AddSecureImageJobs(root);
         services.AddSecureImageTelemetry(builder.Configuration);
         services.AddKakaoSkill(root);
 
@@ -242,11 +242,12 @@ internal static class SecureImageServices
 }
 
 /// <summary>
-/// Before the server accepts requests: keys loaded, catalog migrated, blob container present. Runs once:
+/// Before the server accepts requests: keys loaded, catalog migrated, blob container present, job store and
+/// recurring jobs in place. Runs once:
 /// Program runs it before the host starts (so a failure is one line, <see cref="StartupRefusal"/>), and the
 /// host's start then finds it done; in-memory test hosts reach it through the host only.
 /// </summary>
-internal sealed class StorageInitializer(KeyMaterial keys, IKeyEncryptionKey kek, BotRegistry bots, IImageCatalog catalog, IBlobStore blobs) : IHostedService
+internal sealed class StorageInitializer(KeyMaterial keys, IKeyEncryptionKey kek, BotRegistry bots, IImageCatalog catalog, IBlobStore blobs, JobsInitializer jobs) : IHostedService
 {
     private readonly Lock _gate = new();
     private Task? _initialized;
@@ -268,5 +269,6 @@ internal sealed class StorageInitializer(KeyMaterial keys, IKeyEncryptionKey kek
         _ = bots;
         await catalog.MigrateAsync(cancellationToken);
         await blobs.CreateIfNotExistsAsync(cancellationToken);
+        await jobs.InitializeAsync(cancellationToken);
     }
 }

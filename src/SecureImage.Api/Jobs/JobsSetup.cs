@@ -1,22 +1,31 @@
+using Hangfire;
+using Hangfire.AspNetCore;
+using Hangfire.Common;
+using Hangfire.InMemory;
+using Hangfire.PostgreSql;
 using Microsoft.Extensions.Options;
-using Quartz;
 using SecureImage.Api.Configuration;
 using SecureImage.Core.Retention;
 
 namespace SecureImage.Api.Jobs;
 
+/// <summary>
+/// Hangfire with the retention sweep, the orphan reconciliation and the job-run purge as recurring jobs.
+/// On PostgreSQL the job store is Hangfire.PostgreSql in its own schema of the catalog's database, shared by
+/// every instance (each occurrence runs once); on the embedded default it is Hangfire.InMemory, rebuilt at
+/// every start (the recurring jobs are registered at start-up, and what a sweep has done is in the catalog).
+/// Everything Hangfire needs is a service of this host, never Hangfire's process-wide configuration
+/// (<c>AddHangfire</c> writes <c>GlobalConfiguration</c>, which several hosts in one process would share).
+/// </summary>
 internal static class JobsSetup
 {
-    public const string SchedulerName = "SecureImage";
+    /// <summary>Worker threads per instance: the three jobs, and a sweep occurrence that only finds the sweep running.</summary>
+    private const int WorkerCount = 2;
 
-    /// <summary>
-    /// Quartz with the retention sweep and orphan reconciliation. On PostgreSQL the scheduler is
-    /// clustered on a persistent store whose schema Quartz provisions itself; instances share one
-    /// scheduler name and generate their ids. On the embedded default it runs on an in-memory store:
-    /// the jobs are idempotent and their schedule is rebuilt at every start.
-    /// </summary>
-    public static IServiceCollection AddSecureImageJobs(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddSecureImageJobs(this IServiceCollection services, IConfigurationSection root)
     {
+        services.AddOptions<JobsOptions>().Bind(root.GetSection(JobsOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<JobsOptions>, ValidateJobsOptions>();
         services.AddSingleton<RetentionMetrics>();
         services.AddSingleton(sp =>
         {
@@ -43,57 +52,113 @@ internal static class JobsSetup
                 new OrphanReconciliationOptions { GracePeriod = retention.OrphanGracePeriod });
         });
 
-        var catalog = configuration.GetSection($"{SecureImageSections.Root}:{CatalogOptions.Section}").Get<CatalogOptions>() ?? new CatalogOptions();
-        services.AddQuartz(quartz =>
+        services.AddSingleton(sp => new HangfireLogs(HangfireLogBridge.Attach(sp.GetRequiredService<ILoggerFactory>())));
+        services.AddSingleton(sp => CreateStore(sp));
+        services.AddSingleton(sp => sp.GetRequiredService<JobStore>().Storage);
+        services.AddSingleton<IJobMutex>(sp => sp.GetRequiredService<JobStore>().Database is { } database ? new PostgresJobMutex(database) : new InProcessJobMutex());
+
+        // Hangfire's global filters, minus culture capture and the ten-attempt retry: the dashboard's daily
+        // succeeded/failed figures, and each job's own attributes (AutomaticRetry with no attempts).
+        services.AddSingleton<IJobFilterProvider>(_ => new JobFilterProviderCollection(
+            new JobFilterCollection { new StatisticsHistoryAttribute() },
+            new JobFilterAttributeFilterProvider()));
+        services.AddSingleton<IRecurringJobManagerV2>(sp => new RecurringJobManager(sp.GetRequiredService<JobStorage>(), sp.GetRequiredService<IJobFilterProvider>()));
+        services.AddSingleton<IRecurringJobManager>(sp => sp.GetRequiredService<IRecurringJobManagerV2>());
+
+        // What the dashboard uses to requeue or delete a job (otherwise it would build one on the global filters).
+        services.AddSingleton<IBackgroundJobClient>(sp => new BackgroundJobClient(sp.GetRequiredService<JobStorage>(), sp.GetRequiredService<IJobFilterProvider>()));
+        services.AddSingleton<JobsInitializer>();
+        services.AddHostedService(sp =>
         {
-            quartz.ConfigureScheduler(scheduler =>
+            var retention = sp.GetRequiredService<IOptions<RetentionOptions>>().Value;
+            var options = new BackgroundJobServerOptions
             {
-                scheduler.InstanceName = SchedulerName;
-                scheduler.GenerateInstanceId = true;
-            });
-            quartz.UseDefaultThreadPool(2);
-            if (catalog.Provider == "Postgres" && !string.IsNullOrWhiteSpace(catalog.ConnectionString))
-            {
-                quartz.UsePersistentStore(store =>
-                {
-                    store.UsePostgres(catalog.ConnectionString);
-                    store.UseSystemTextJsonSerializer();
-                    store.UseClustering(cluster =>
-                    {
-                        cluster.CheckinInterval = TimeSpan.FromSeconds(10);
-                        cluster.CheckinMisfireThreshold = TimeSpan.FromSeconds(30);
-                    });
-                    store.ProvisionSchema();
-                });
-            }
-            else
-            {
-                quartz.UseInMemoryStore();
-            }
-
-            var sweep = new JobKey(JobNames.RetentionSweep);
-            quartz.AddJob<RetentionSweepJob>(job => job.WithIdentity(sweep).StoreDurably());
-            quartz.AddTrigger((sp, trigger) => trigger
-                .ForJob(sweep)
-                .WithIdentity(JobNames.RetentionSweep)
-                .StartNow()
-                .WithSchedule(SimpleScheduleBuilder.Create()
-                    .WithInterval(sp.GetRequiredService<IOptions<RetentionOptions>>().Value.SweepInterval)
-                    .RepeatForever()
-                    .WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount)));
-
-            var reconcile = new JobKey(JobNames.OrphanReconciliation);
-            quartz.AddJob<OrphanReconciliationJob>(job => job.WithIdentity(reconcile).StoreDurably());
-            quartz.AddTrigger((sp, trigger) => trigger
-                .ForJob(reconcile)
-                .WithIdentity(JobNames.OrphanReconciliation)
-                .StartNow()
-                .WithSchedule(SimpleScheduleBuilder.Create()
-                    .WithInterval(sp.GetRequiredService<IOptions<RetentionOptions>>().Value.ReconcileInterval)
-                    .RepeatForever()
-                    .WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount)));
+                WorkerCount = WorkerCount,
+                SchedulePollingInterval = sp.GetRequiredService<IOptions<JobsOptions>>().Value.EffectiveSchedulePollingInterval(retention),
+                Activator = new AspNetCoreJobActivator(sp.GetRequiredService<IServiceScopeFactory>()),
+                FilterProvider = sp.GetRequiredService<IJobFilterProvider>(),
+                TimeZoneResolver = new DefaultTimeZoneResolver(),
+            };
+            return new BackgroundJobServerHostedService(sp.GetRequiredService<JobStorage>(), options, [], sp.GetRequiredService<IHostApplicationLifetime>());
         });
-        services.AddQuartzHostedService(options => options.WaitForJobsToComplete = true);
         return services;
     }
+
+    private static JobStore CreateStore(IServiceProvider sp)
+    {
+        _ = sp.GetRequiredService<HangfireLogs>();
+        var catalog = sp.GetRequiredService<IOptions<CatalogOptions>>().Value;
+        if (catalog.Provider != "Postgres")
+        {
+            return new JobStore(new InMemoryStorage(new InMemoryStorageOptions()), null);
+        }
+
+        var jobs = sp.GetRequiredService<IOptions<JobsOptions>>().Value;
+        var retention = sp.GetRequiredService<IOptions<RetentionOptions>>().Value;
+        var database = new JobsDatabase(catalog.ConnectionString!);
+        return new JobStore(
+            new PostgreSqlStorage(database, new PostgreSqlStorageOptions
+            {
+                SchemaName = jobs.Schema,
+
+                // JobsDatabase installs the schema at start-up, after the catalog's migrations.
+                PrepareSchemaIfNecessary = false,
+                QueuePollInterval = jobs.EffectiveQueuePollInterval(retention),
+                DistributedLockTimeout = jobs.DistributedLockTimeout,
+                InvisibilityTimeout = jobs.InvisibilityTimeout,
+
+                // A running job renews its fetch, so a job that outlives InvisibilityTimeout is not run a second time meanwhile.
+                UseSlidingInvisibilityTimeout = true,
+            }),
+            database);
+    }
+}
+
+/// <summary>The job store of this host and, on PostgreSQL, its connections (disposed with the host; the container disposes the storage).</summary>
+internal sealed class JobStore(JobStorage storage, JobsDatabase? database) : IAsyncDisposable
+{
+    public JobStorage Storage { get; } = storage;
+
+    public JobsDatabase? Database { get; } = database;
+
+    public ValueTask DisposeAsync() => Database?.DisposeAsync() ?? ValueTask.CompletedTask;
+}
+
+/// <summary>Hangfire's log routed to this host while the host lives (<see cref="HangfireLogBridge"/>).</summary>
+internal sealed class HangfireLogs(IDisposable attachment) : IDisposable
+{
+    public void Dispose() => attachment.Dispose();
+}
+
+/// <summary>
+/// At start-up, after the catalog's migrations (<see cref="StorageInitializer"/>): Hangfire's PostgreSQL
+/// schema, then the recurring jobs with their stable ids and their crons from validated configuration. Every
+/// instance registers them; the same definition leaves the stored one as it is, so instances agree.
+/// </summary>
+internal sealed class JobsInitializer(JobStore store, IRecurringJobManager recurringJobs, IOptions<RetentionOptions> retention, IOptions<JobsOptions> jobs)
+{
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        if (store.Database is { } database)
+        {
+            await database.InstallSchemaAsync(jobs.Value.Schema, cancellationToken);
+        }
+
+        var options = new RecurringJobOptions { TimeZone = TimeZoneInfo.Utc, MisfireHandling = MisfireHandlingMode.Relaxed };
+        var intervals = retention.Value;
+        try
+        {
+            // Relaxed misfire handling: occurrences missed while no instance ran become one run, not a burst.
+            recurringJobs.AddOrUpdate<RetentionSweepJob>(JobNames.RetentionSweep, job => job.RunAsync(null, CancellationToken.None), Cron(intervals.SweepInterval), options);
+            recurringJobs.AddOrUpdate<OrphanReconciliationJob>(JobNames.OrphanReconciliation, job => job.RunAsync(null, CancellationToken.None), Cron(intervals.ReconcileInterval), options);
+            recurringJobs.AddOrUpdate<JobRunPurgeJob>(JobNames.JobRunPurge, job => job.RunAsync(null, CancellationToken.None), Cron(intervals.JobRunPurgeInterval), options);
+        }
+        catch (Exception ex) when (JobsDatabase.IsUnavailable(ex))
+        {
+            throw new Core.Catalog.CatalogUnavailableException("The job store did not take the recurring jobs.", ex);
+        }
+    }
+
+    /// <summary>Validated at start-up (<see cref="ValidateRetentionOptions"/>), so never null here.</summary>
+    private static string Cron(TimeSpan interval) => JobSchedule.CronFor(interval) ?? throw new InvalidOperationException("A job interval has no cron; options validation should have refused it.");
 }

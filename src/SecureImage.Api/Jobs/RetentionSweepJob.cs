@@ -1,5 +1,6 @@
+using Hangfire;
+using Hangfire.Server;
 using Microsoft.Extensions.Options;
-using Quartz;
 using SecureImage.Api.Configuration;
 using SecureImage.Api.Telemetry;
 using SecureImage.Core;
@@ -10,18 +11,33 @@ using SecureImage.Core.Retention;
 
 namespace SecureImage.Api.Jobs;
 
-/// <summary>Runs the retention sweep and records the run. Never two at once on one instance; the catalog claim keeps instances apart.</summary>
-[DisallowConcurrentExecution]
+/// <summary>
+/// Runs the retention sweep and records the run. Hangfire may run an occurrence twice (at-least-once) and
+/// runs the next occurrence whether or not this one is done: a run that finds another one running (here or
+/// on another instance, <see cref="IJobMutex"/>) returns at once, and whatever does run, the catalog's claims
+/// keep each erasure exactly-once. Not retried by Hangfire: a failed sweep is simply the next occurrence's work.
+/// </summary>
 internal sealed partial class RetentionSweepJob(
-    RetentionSweeper sweeper, IRetentionCatalog catalog, RetentionMetrics metrics, ServiceMetrics serviceMetrics, TimeProvider timeProvider, ILogger<RetentionSweepJob> logger) : IJob
+    RetentionSweeper sweeper, IRetentionCatalog catalog, IJobMutex mutex, RetentionMetrics metrics, ServiceMetrics serviceMetrics, TimeProvider timeProvider, ILogger<RetentionSweepJob> logger)
 {
-    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    /// <summary>The job as Hangfire stores and shows it: no arguments (Hangfire supplies both).</summary>
+    [AutomaticRetry(Attempts = 0, LogEvents = false)]
+    public Task RunAsync(PerformContext? context, CancellationToken cancellationToken) => JobRuns.GuardAsync(logger, JobNames.RetentionSweep, async () =>
     {
         using var activity = Tracing.Source.StartActivity("secureimage.retention.sweep");
         var started = timeProvider.UtcNowMilliseconds();
+        var instance = JobRuns.InstanceOf(context);
         SweepResult result;
         try
         {
+            await using var turn = await mutex.TryEnterAsync(JobNames.RetentionSweep, cancellationToken);
+            if (turn is null)
+            {
+                activity?.SetTag(Tracing.Tags.Outcome, "skipped");
+                LogSkipped(logger);
+                return;
+            }
+
             result = await sweeper.SweepAsync(cancellationToken);
         }
         catch (Exception ex) when (ex is CatalogUnavailableException or BlobStoreUnavailableException)
@@ -29,7 +45,7 @@ internal sealed partial class RetentionSweepJob(
             // Retried on the next run; recorded if the catalog takes the record.
             activity.Fail(Tracing.CodeOf(ex));
             LogSweepFailed(logger, ex.GetType().Name);
-            await JobRuns.TryRecordAsync(catalog, new JobRun(JobNames.RetentionSweep, context.Scheduler.SchedulerInstanceId, started, timeProvider.UtcNowMilliseconds(), 0, 0, null, ex.GetType().Name), cancellationToken);
+            await JobRuns.TryRecordAsync(catalog, new JobRun(JobNames.RetentionSweep, instance, started, timeProvider.UtcNowMilliseconds(), 0, 0, null, ex.GetType().Name), cancellationToken);
             return;
         }
 
@@ -54,31 +70,36 @@ internal sealed partial class RetentionSweepJob(
             LogSweep(logger, result.Erased, result.Failed, result.Lag?.TotalSeconds ?? 0);
         }
 
-        await JobRuns.TryRecordAsync(catalog, new JobRun(JobNames.RetentionSweep, context.Scheduler.SchedulerInstanceId, started, finished, result.Erased, result.Failed, result.Lag, result.FirstErrorCode), cancellationToken);
-    }
+        await JobRuns.TryRecordAsync(catalog, new JobRun(JobNames.RetentionSweep, instance, started, finished, result.Erased, result.Failed, result.Lag, result.FirstErrorCode), cancellationToken);
+    });
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Retention sweep erased {Erased} images, {Failed} failed; lag {LagSeconds} s.")]
     private static partial void LogSweep(ILogger logger, int erased, int failed, double lagSeconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Retention sweep failed ({Cause}); it runs again on the next interval.")]
     private static partial void LogSweepFailed(ILogger logger, string cause);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Retention sweep skipped: another run is still sweeping.")]
+    private static partial void LogSkipped(ILogger logger);
 }
 
-/// <summary>
-/// Deletes blobs no live catalog row points at, once they are past the grace period, and job runs
-/// older than <see cref="RetentionOptions.JobRunHistory"/>.
-/// </summary>
-[DisallowConcurrentExecution]
+/// <summary>Deletes blobs no live catalog row points at, once they are past the grace period; one run at a time, like the sweep.</summary>
 internal sealed partial class OrphanReconciliationJob(
-    OrphanReconciler reconciler, IRetentionCatalog catalog, RetentionMetrics metrics, IOptions<RetentionOptions> options, TimeProvider timeProvider, ILogger<OrphanReconciliationJob> logger) : IJob
+    OrphanReconciler reconciler, IRetentionCatalog catalog, IJobMutex mutex, RetentionMetrics metrics, TimeProvider timeProvider, ILogger<OrphanReconciliationJob> logger)
 {
-    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    [AutomaticRetry(Attempts = 0, LogEvents = false)]
+    public Task RunAsync(PerformContext? context, CancellationToken cancellationToken) => JobRuns.GuardAsync(logger, JobNames.OrphanReconciliation, async () =>
     {
         var started = timeProvider.UtcNowMilliseconds();
-        await JobRuns.TryPurgeAsync(catalog, started - options.Value.JobRunHistory, cancellationToken);
         ReconciliationResult result;
         try
         {
+            await using var turn = await mutex.TryEnterAsync(JobNames.OrphanReconciliation, cancellationToken);
+            if (turn is null)
+            {
+                return;
+            }
+
             result = await reconciler.ReconcileAsync(cancellationToken);
         }
         catch (Exception ex) when (ex is CatalogUnavailableException or BlobStoreUnavailableException)
@@ -93,8 +114,8 @@ internal sealed partial class OrphanReconciliationJob(
             LogReconciled(logger, result.Examined, result.Deleted, result.Failed);
         }
 
-        await JobRuns.TryRecordAsync(catalog, new JobRun(JobNames.OrphanReconciliation, context.Scheduler.SchedulerInstanceId, started, timeProvider.UtcNowMilliseconds(), result.Deleted, result.Failed, null, result.FirstErrorCode), cancellationToken);
-    }
+        await JobRuns.TryRecordAsync(catalog, new JobRun(JobNames.OrphanReconciliation, JobRuns.InstanceOf(context), started, timeProvider.UtcNowMilliseconds(), result.Deleted, result.Failed, null, result.FirstErrorCode), cancellationToken);
+    });
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reconciliation examined {Examined} blobs, deleted {Deleted} orphans, {Failed} failed.")]
     private static partial void LogReconciled(ILogger logger, int examined, int deleted, int failed);
@@ -103,21 +124,30 @@ internal sealed partial class OrphanReconciliationJob(
     private static partial void LogFailed(ILogger logger, string cause);
 }
 
-internal static class JobRuns
+/// <summary>Deletes job runs older than <see cref="RetentionOptions.JobRunHistory"/>. One delete statement: overlapping runs are harmless.</summary>
+internal sealed class JobRunPurgeJob(IRetentionCatalog catalog, IOptions<RetentionOptions> options, TimeProvider timeProvider, ILogger<JobRunPurgeJob> logger)
 {
-    /// <summary>Deletes old job runs; an unavailable catalog leaves them for the next run.</summary>
-    public static async Task TryPurgeAsync(IRetentionCatalog catalog, DateTimeOffset startedBefore, CancellationToken cancellationToken)
+    [AutomaticRetry(Attempts = 0, LogEvents = false)]
+    public Task RunAsync(PerformContext? context, CancellationToken cancellationToken) => JobRuns.GuardAsync(logger, JobNames.JobRunPurge, async () =>
     {
+        var started = timeProvider.UtcNowMilliseconds();
+        int purged;
         try
         {
-            await catalog.PurgeJobRunsAsync(startedBefore, cancellationToken);
+            purged = await catalog.PurgeJobRunsAsync(started - options.Value.JobRunHistory, cancellationToken);
         }
         catch (CatalogUnavailableException)
         {
             // Purged by the next run.
+            return;
         }
-    }
 
+        await JobRuns.TryRecordAsync(catalog, new JobRun(JobNames.JobRunPurge, JobRuns.InstanceOf(context), started, timeProvider.UtcNowMilliseconds(), purged, 0, null, null), cancellationToken);
+    });
+}
+
+internal static partial class JobRuns
+{
     /// <summary>Records a run for the dashboard; an unavailable catalog only loses this record (the erasures are audited already).</summary>
     public static async Task TryRecordAsync(IRetentionCatalog catalog, JobRun run, CancellationToken cancellationToken)
     {
@@ -130,4 +160,30 @@ internal static class JobRuns
             // The next run records again.
         }
     }
+
+    /// <summary>The Hangfire server that runs the job, as its dashboard names it.</summary>
+    public static string InstanceOf(PerformContext? context) => context?.ServerId ?? Environment.MachineName;
+
+    /// <summary>
+    /// Hangfire stores the exception of a failed job (type, message, stack trace) in its storage and shows it on
+    /// the dashboard: an unexpected one reaches it as its type only (the message of what it throws), since a
+    /// message can quote a value; its stack trace is in the log. Cancellation (the server stopping) passes
+    /// unchanged, so Hangfire puts the job back in the queue.
+    /// </summary>
+    public static async Task GuardAsync(ILogger logger, string job, Func<Task> run)
+    {
+        try
+        {
+            await run();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            var redacted = RedactedException.From(ex);
+            LogFailedUnexpectedly(logger, redacted, job, redacted.OriginalType);
+            throw redacted;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {Job} failed unexpectedly ({Cause}); it runs again on its next occurrence.")]
+    private static partial void LogFailedUnexpectedly(ILogger logger, Exception exception, string job, string cause);
 }

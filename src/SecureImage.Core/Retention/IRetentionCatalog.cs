@@ -92,6 +92,7 @@ public static class JobNames
 {
     public const string RetentionSweep = "retention-sweep";
     public const string OrphanReconciliation = "orphan-reconciliation";
+    public const string JobRunPurge = "job-run-purge";
 }
 
 public static class HoldAuditKinds

@@ -19,6 +19,9 @@ public sealed class AdminAccessTests : IClassFixture<AdminAccessTests.Service>
         { "GET", "/admin" },
         { "GET", "/admin/" },
         { "POST", "/admin/sign-out" },
+        { "GET", "/admin/jobs" },
+        { "GET", "/admin/jobs/recurring" },
+        { "GET", "/admin/jobs/jobs/details/1" },
     };
 
     public static TheoryData<string, string> ApiEndpoints => new()
@@ -32,6 +35,9 @@ public sealed class AdminAccessTests : IClassFixture<AdminAccessTests.Service>
         { "GET", "/admin/api/audit.csv" },
         { "GET", "/admin/api/holds" },
         { "POST", $"/admin/api/holds/{Guid.Empty}/release" },
+        { "POST", "/admin/jobs/stats" },
+        { "POST", "/admin/jobs/recurring/trigger" },
+        { "POST", "/admin/jobs/jobs/succeeded/delete" },
     };
 
     [Theory]
@@ -152,7 +158,7 @@ public sealed class AdminAccessTests : IClassFixture<AdminAccessTests.Service>
         Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("path=/admin", cookie, StringComparison.OrdinalIgnoreCase);
-        foreach (var answer in new[] { response, page, await client.GetAsync("/admin/api/overview"), await _service.Factory.CreateAnonymousClient().GetAsync("/admin/api/jobs") })
+        foreach (var answer in new[] { response, page, await client.GetAsync("/admin/api/overview"), await _service.Factory.CreateAnonymousClient().GetAsync("/admin/api/jobs"), await client.GetAsync("/admin/jobs") })
         {
             Assert.StartsWith("default-src 'self'", answer.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
             Assert.Equal("DENY", answer.Headers.GetValues("X-Frame-Options").Single());

@@ -5,8 +5,9 @@ using SecureImage.Storage.Postgres;
 namespace SecureImage.Api.Tests.EndToEnd;
 
 /// <summary>
-/// Three service instances on one PostgreSQL and one Azurite container, Quartz clustered on the
-/// database: 10,000 expired images are each erased exactly once, with exactly one audit event.
+/// Three service instances on one PostgreSQL and one Azurite container, Hangfire's job store shared in
+/// the database: 10,000 expired images are each erased exactly once, with exactly one audit event, and
+/// Hangfire ran each occurrence of the sweep once, on one of the three.
 /// </summary>
 public sealed class RetentionClusterTests : IAsyncLifetime
 {
@@ -64,8 +65,8 @@ public sealed class RetentionClusterTests : IAsyncLifetime
             _ = instance.CreateAnonymousClient();
         }
 
-        // The three schedulers share one clustered store.
-        Assert.Equal(3, await Backend.CountAsync("FROM qrtz_scheduler_state"));
+        // The three Hangfire servers share one store (its schema, created by the first to start).
+        Assert.Equal(3, await Backend.CountAsync("FROM hangfire.server"));
 
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(4);
         while (await Backend.CountAsync("FROM images WHERE state = 'erased'") < Images)
@@ -84,5 +85,13 @@ public sealed class RetentionClusterTests : IAsyncLifetime
         }
 
         Assert.Equal(0, left);
+
+        // Hangfire's own record: every sweep occurrence (its "Time" parameter, one per second here) became one
+        // job, and no job was executed twice; the occurrences that found a sweep running returned at once.
+        const string sweepJobs = "SELECT jobid FROM hangfire.jobparameter WHERE name = 'RecurringJobId' AND value = '\"retention-sweep\"'";
+        Assert.True(await Backend.CountAsync($"FROM hangfire.state WHERE name = 'Processing' AND jobid IN ({sweepJobs})") > 1, "no sweep occurrence ran");
+        Assert.Equal(0, await Backend.CountAsync($"FROM (SELECT value FROM hangfire.jobparameter WHERE name = 'Time' AND jobid IN ({sweepJobs}) GROUP BY value HAVING COUNT(*) > 1) AS twice"));
+        Assert.Equal(0, await Backend.CountAsync($"FROM (SELECT jobid FROM hangfire.state WHERE name = 'Processing' AND jobid IN ({sweepJobs}) GROUP BY jobid HAVING COUNT(*) > 1) AS twice"));
+        Assert.Equal(0, await Backend.CountAsync($"FROM hangfire.state WHERE name = 'Failed' AND jobid IN ({sweepJobs})"));
     }
 }

@@ -18,7 +18,7 @@ public sealed class ServiceMetricsTests
     [Fact]
     public async Task Uploads_rejections_downloads_and_erasures_are_counted_by_reason_and_outcome()
     {
-        using var factory = new SecureImageFactory("Testing", new Dictionary<string, string?> { ["SecureImage:Retention:SweepInterval"] = "00:00:00.200" });
+        using var factory = new SecureImageFactory("Testing", new Dictionary<string, string?> { ["SecureImage:Retention:SweepInterval"] = "00:00:01" });
         factory.Time.Flowing = true;
         var client = factory.CreateBotClient();
         var anonymous = factory.CreateAnonymousClient();

@@ -26,7 +26,7 @@ public sealed class TracingTests
     public async Task An_upload_and_a_download_are_traced_step_by_step_and_no_attribute_holds_the_link_signature_the_subject_or_the_file_name()
     {
         var spans = new ExportedSpans();
-        using var factory = new SecureImageFactory("Testing", new Dictionary<string, string?> { ["SecureImage:Retention:SweepInterval"] = "00:00:00.200" }, services: s => s.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(spans)));
+        using var factory = new SecureImageFactory("Testing", new Dictionary<string, string?> { ["SecureImage:Retention:SweepInterval"] = "00:00:01" }, services: s => s.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(spans)));
         var traceId = ActivityTraceId.CreateRandom();
         var client = factory.CreateBotClient();
         var anonymous = factory.CreateAnonymousClient();

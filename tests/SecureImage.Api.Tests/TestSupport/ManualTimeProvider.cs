@@ -4,8 +4,8 @@ namespace SecureImage.Api.Tests.TestSupport;
 
 /// <summary>
 /// A clock the test moves by hand. Frozen by default, so a test can stand on an exact millisecond;
-/// flowing, it also moves with real time, which Quartz needs to fire its triggers (the scheduler runs
-/// on the container's clock).
+/// flowing, it also moves with real time. Hangfire schedules on the machine's clock whatever this says:
+/// the jobs run on time, and read this clock for what "now" is.
 /// </summary>
 public sealed class ManualTimeProvider(DateTimeOffset start, bool flowing = false) : TimeProvider
 {

@@ -68,6 +68,28 @@ public sealed class PostgresCatalogContractTests : CatalogContractTests, IAsyncL
     }
 
     [Fact]
+    public async Task Upgrading_a_database_that_ran_the_quartz_scheduler_drops_its_tables_and_nothing_else()
+    {
+        // A database at migration 4 on which Quartz had provisioned its store (tables with foreign keys between them).
+        var catalog = await CreateMigratedCatalogAsync();
+        await Database.ScalarAsync("""
+            DELETE FROM schema_migrations WHERE version = 5;
+            CREATE TABLE qrtz_job_details (sched_name text, job_name text, job_group text, PRIMARY KEY (sched_name, job_name, job_group));
+            CREATE TABLE qrtz_triggers (sched_name text, trigger_name text, job_name text, job_group text, PRIMARY KEY (sched_name, trigger_name),
+                FOREIGN KEY (sched_name, job_name, job_group) REFERENCES qrtz_job_details (sched_name, job_name, job_group));
+            CREATE TABLE qrtz_scheduler_state (sched_name text, instance_name text, PRIMARY KEY (sched_name, instance_name));
+            CREATE TABLE qrtzlike_notes (id integer);
+            """);
+
+        await catalog.MigrateAsync(TestTimeout.OneMinute);
+
+        Assert.Equal(0L, await Database.ScalarAsync("SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE 'qrtz\\_%';"));
+        Assert.Equal(1L, await Database.ScalarAsync("SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'qrtzlike_notes';"));
+        Assert.Equal(1L, await Database.ScalarAsync("SELECT COUNT(*) FROM schema_migrations WHERE version = 5;"));
+        await catalog.CheckAvailableAsync(TestTimeout.OneMinute);
+    }
+
+    [Fact]
     public async Task An_upload_racing_a_withdrawal_is_either_refused_or_expired_by_it()
     {
         var catalog = await CreateMigratedCatalogAsync();

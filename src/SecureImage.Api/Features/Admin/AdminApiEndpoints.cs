@@ -90,7 +90,7 @@ internal static partial class AdminApiEndpoints
         group.MapGet("/session", GetSession).WithName("AdminSession").WithSummary("The signed-in admin and an anti-forgery token for POSTs.");
         group.MapGet("/overview", GetOverviewAsync).WithName("AdminOverview").WithSummary("Stored images by bot, expiring soon, held, blocked, overdue and sweep lag.");
         group.MapGet("/series", GetSeriesAsync).WithName("AdminSeries").WithSummary("Uploads, downloads, erasures and rejections by reason per hour or day.");
-        group.MapGet("/jobs", GetJobsAsync).WithName("AdminJobs").WithSummary("Recent retention and reconciliation runs, newest first.");
+        group.MapGet("/jobs", GetJobsAsync).WithName("AdminJobs").WithSummary("Recent runs of the retention sweep, the reconciliation and the job-run purge, newest first.");
         group.MapGet("/lookup/{id:guid}", LookupAsync).WithName("AdminLookup").WithSummary("The life of one image or consent from the audit log.");
         group.MapGet("/audit", GetAuditAsync).WithName("AdminAudit").WithSummary("The audit log, newest first, filtered and keyset-paged.");
         group.MapGet("/audit.csv", ExportAuditCsvAsync).WithName("AdminAuditCsv").WithSummary("The filtered audit log as CSV.");
@@ -285,11 +285,15 @@ internal static partial class AdminApiEndpoints
         var antiforgery = context.HttpContext.RequestServices.GetRequiredService<IAntiforgery>();
         if (!await antiforgery.IsRequestValidAsync(context.HttpContext))
         {
-            return Problems.Problems.Make(StatusCodes.Status400BadRequest, AntiforgeryProblem, "The anti-forgery token is missing or not valid.", $"Reload the dashboard and try again; POSTs need the {AdminDefaults.AntiforgeryHeader} header from /admin/api/session.");
+            return AntiforgeryRefused();
         }
 
         return await next(context);
     }
+
+    /// <summary>The answer to a dashboard POST (here and on /admin/jobs) without a valid anti-forgery token.</summary>
+    public static ProblemHttpResult AntiforgeryRefused() =>
+        Problems.Problems.Make(StatusCodes.Status400BadRequest, AntiforgeryProblem, "The anti-forgery token is missing or not valid.", $"Reload the dashboard and try again; POSTs need the {AdminDefaults.AntiforgeryHeader} header from /admin/api/session.");
 
     private static ProblemHttpResult? AuditFilterProblem(DateTimeOffset? from, DateTimeOffset? to, string? kind, string? bot) =>
         DateRangeProblem(from, to)
