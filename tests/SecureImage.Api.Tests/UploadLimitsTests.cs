@@ -49,12 +49,13 @@ public sealed class UploadLimitsTests : IDisposable
     [Fact]
     public async Task An_upload_that_stalls_past_the_upload_timeout_after_its_file_answers_408_and_leaves_no_row_for_reconciliation_to_break()
     {
-        // Reconciliation deletes blobs older than two seconds that have no row; uploads must finish within one and a half.
+        // Reconciliation (every second, the shortest Hangfire interval) deletes blobs older than three seconds
+        // that have no row; uploads must finish within two and a half.
         using var factory = new SecureImageFactory("Testing", settings: new Dictionary<string, string?>
         {
-            ["SecureImage:Retention:OrphanGracePeriod"] = "00:00:02",
-            ["SecureImage:Retention:ReconcileInterval"] = "00:00:00.500",
-            ["SecureImage:Limits:UploadTimeout"] = "00:00:01.500",
+            ["SecureImage:Retention:OrphanGracePeriod"] = "00:00:03",
+            ["SecureImage:Retention:ReconcileInterval"] = "00:00:01",
+            ["SecureImage:Limits:UploadTimeout"] = "00:00:02.500",
         });
         factory.Time.Set(DateTimeOffset.UtcNow);
         factory.Time.Flowing = true;
