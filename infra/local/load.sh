@@ -13,6 +13,7 @@
 #   sweep, baseline; LOAD_SWEEP_ROUNDS=R repeats the last two; LOAD_SWEEP_RATE=D paces the sweep's
 #   blob deletes, Retention:SweepMaxBlobDeletesPerSecond). LOAD_WARMUP=S: unmeasured warm-up (3 s).
 #   LOAD_SERVICE_LOG=FILE keeps the service log (Logging__LogLevel__Default, default Warning).
+#   Every phase prints CPU ms per request of the service, PostgreSQL, Azurite and the load tool (/proc).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -80,7 +81,10 @@ export SecureImage__Keys__Kek__ActiveKeyId=kek1 SecureImage__Keys__Kek__Keys__ke
 export SecureImage__Keys__Links__ActiveKeyId=link1 SecureImage__Keys__Links__Keys__link1="$(rand)"
 export SecureImage__Keys__SubjectHashKey="$(rand)"
 export SecureImage__Bots__load__ApiKeySha256="$(printf %s "$api_key" | sha256sum | cut -d' ' -f1)"
-extra=(--warmup "${LOAD_WARMUP:-3}")
+extra=(--warmup "${LOAD_WARMUP:-3}" --clock-ticks "$(getconf CLK_TCK)")
+# CPU per request per process and phase, from /proc (the load tool adds itself).
+[[ -n "${SECUREIMAGE_TEST_POSTGRES_PID:-}" ]] && extra+=(--cpu "postgres=$SECUREIMAGE_TEST_POSTGRES_PID")
+[[ -n "${SECUREIMAGE_TEST_AZURITE_PID:-}" ]] && extra+=(--cpu "blob server=$SECUREIMAGE_TEST_AZURITE_PID")
 if [[ -n "${LOAD_SWEEP:-}" ]]; then
   export SecureImage__Retention__SweepInterval=00:00:01 SecureImage__Retention__SweepMaxBlobDeletesPerSecond="${LOAD_SWEEP_RATE:-0}"
   extra+=(--sweep "$LOAD_SWEEP" --sweep-rounds "${LOAD_SWEEP_ROUNDS:-1}" --sweep-rate "${LOAD_SWEEP_RATE:-0}" --postgres "$SECUREIMAGE_TEST_POSTGRES")
@@ -97,5 +101,5 @@ echo "load: service pid $service on 127.0.0.1:$port (Production, PostgreSQL + Az
 
 dotnet tests/SecureImage.LoadTest/bin/Release/net10.0/SecureImage.LoadTest.dll \
   --base-url "http://127.0.0.1:$port" --api-key "$api_key" --azurite "$SECUREIMAGE_TEST_AZURITE" --container "$container" \
-  --pid "$service" --concurrency "$concurrency" --duration "$seconds" --max-requests "$max_requests" \
+  --pid "$service" --cpu "service=$service" --concurrency "$concurrency" --duration "$seconds" --max-requests "$max_requests" \
   "${extra[@]}" --images "${images[@]}"

@@ -7,6 +7,7 @@
 #   SECUREIMAGE_TEST_AZURITE             Azure Storage connection string (dev account, http)
 #   SECUREIMAGE_TEST_AZURITE_OAUTH_URI   https blob service URI of the OAuth Azurite
 #   SECUREIMAGE_TEST_AZURITE_OAUTH_CERT  PEM certificate that OAuth Azurite serves (trust it in tests)
+#   SECUREIMAGE_TEST_POSTGRES_PID, SECUREIMAGE_TEST_AZURITE_PID  the servers' pids (CPU accounting)
 #
 # Usage: infra/local/with-servers.sh CMD [ARGS...]
 set -euo pipefail
@@ -38,6 +39,9 @@ for name in postgres azurite azurite-oauth; do
   # shellcheck source=/dev/null
   source "$state/$name.env"
 done
+# For load.sh's CPU accounting (PostgreSQL's pid is the postmaster; its backends are its children).
+SECUREIMAGE_TEST_POSTGRES_PID=$(cat "$state/postgres.pid") SECUREIMAGE_TEST_AZURITE_PID=$(cat "$state/azurite.pid")
+export SECUREIMAGE_TEST_POSTGRES_PID SECUREIMAGE_TEST_AZURITE_PID
 
 "$@" <&0 &
 child=$!

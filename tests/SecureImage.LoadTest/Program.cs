@@ -210,7 +210,7 @@ internal static class Requests
 
 internal sealed record LoadOptions(
     Uri BaseUrl, string ApiKey, string Azurite, string Container, int Pid, int Concurrency, TimeSpan Duration, int MaxRequests, IReadOnlyList<string> Images,
-    TimeSpan WarmUp, int SweepImages, int SweepRounds, double SweepRate, string? Postgres)
+    TimeSpan WarmUp, int SweepImages, int SweepRounds, double SweepRate, string? Postgres, CpuMonitor? Cpu)
 {
     public static LoadOptions Parse(string[] args)
     {
@@ -232,7 +232,7 @@ internal sealed record LoadOptions(
         string One(string name) => values.TryGetValue(name, out var v) && v.Count > 0 ? v[0]
             : throw new ArgumentException($"--{name} is required (usage: --base-url URL --api-key KEY --azurite CONN --container NAME --pid PID " +
                                           "[--concurrency 16] [--duration 20] [--max-requests 20000] [--warmup 3] " +
-                                          "[--sweep N --sweep-rounds 1 --sweep-rate DELETES_PER_S --postgres CONN] --images A.jpg B.jpg)");
+                                          "[--sweep N --sweep-rounds 1 --sweep-rate DELETES_PER_S --postgres CONN] [--cpu NAME=PID ...] [--clock-ticks 100] --images A.jpg B.jpg)");
         int Int(string name, int fallback, int min, int max) => values.ContainsKey(name) ? Math.Clamp(int.Parse(One(name), CultureInfo.InvariantCulture), min, max) : fallback;
         var sweep = Int("sweep", 0, 0, 1_000_000);
         return new LoadOptions(
@@ -240,20 +240,28 @@ internal sealed record LoadOptions(
             Int("concurrency", 16, 1, 1024), TimeSpan.FromSeconds(Int("duration", 20, 1, 3600)), Int("max-requests", 20_000, 1, 10_000_000),
             values.TryGetValue("images", out var images) && images.Count > 0 ? images : throw new ArgumentException("--images is required"),
             TimeSpan.FromSeconds(Int("warmup", 3, 0, 600)), sweep, Int("sweep-rounds", 1, 1, 10), Int("sweep-rate", 0, 0, 100_000),
-            sweep > 0 ? One("postgres") : null);
+            sweep > 0 ? One("postgres") : null,
+            values.TryGetValue("cpu", out var cpu) ? CpuMonitor.Parse(cpu, Int("clock-ticks", 100, 1, 1_000_000)) : null);
     }
 }
 
 /// <summary>One closed-loop phase: `Concurrency` workers send requests until the count or the time runs out.</summary>
 internal static class Phase
 {
-    public sealed record Result(string Name, int Requests, int Errors, double Seconds, long Bytes, double P50, double P95, double P99, IReadOnlyDictionary<string, int> Statuses)
+    public sealed record Result(string Name, int Requests, int Errors, double Seconds, long Bytes, double P50, double P95, double P99, IReadOnlyDictionary<string, int> Statuses, string? CpuPerRequest)
     {
         public double RequestsPerSecond => Requests / Seconds;
 
-        public void Print() => Console.WriteLine(
-            $"{Name,-40} {Requests,7} req {RequestsPerSecond,8:0.0} req/s {Bytes / Seconds / 1e6,8:0.00} MB/s  p50 {P50,7:0.0} p95 {P95,7:0.0} p99 {P99,7:0.0} ms  " +
-            $"statuses {string.Join(' ', Statuses.OrderBy(s => s.Key).Select(s => $"{s.Key}:{s.Value}"))}");
+        public void Print()
+        {
+            Console.WriteLine(
+                $"{Name,-40} {Requests,7} req {RequestsPerSecond,8:0.0} req/s {Bytes / Seconds / 1e6,8:0.00} MB/s  p50 {P50,7:0.0} p95 {P95,7:0.0} p99 {P99,7:0.0} ms  " +
+                $"statuses {string.Join(' ', Statuses.OrderBy(s => s.Key).Select(s => $"{s.Key}:{s.Value}"))}");
+            if (CpuPerRequest is not null)
+            {
+                Console.WriteLine($"  CPU ms per request: {CpuPerRequest}");
+            }
+        }
     }
 
     public static async Task<Result> RunAsync(string name, LoadOptions options, Func<int, CancellationToken, Task<(int Status, long Bytes)>> request, RssMonitor? rss = null)
@@ -263,6 +271,7 @@ internal static class Phase
         var statuses = new ConcurrentDictionary<string, int>();
         long bytes = 0;
         var next = -1;
+        var cpuBefore = options.Cpu?.Snapshot();
         var clock = Stopwatch.StartNew();
         using var sampler = rss?.Sample(time.Token);
         var workers = Enumerable.Range(0, options.Concurrency).Select(_ => Task.Run(async () =>
@@ -292,10 +301,11 @@ internal static class Phase
         })).ToArray();
         await Task.WhenAll(workers);
         var seconds = clock.Elapsed.TotalSeconds;
+        var cpu = options.Cpu is { } monitor ? monitor.PerRequest(cpuBefore!, monitor.Snapshot(), latencies.Count) : null;
         var sorted = latencies.Order().ToArray();
         double Percentile(double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
         var errors = statuses.Where(s => !s.Key.StartsWith('2')).Sum(s => s.Value);
-        return new Result(name, sorted.Length, errors, seconds, bytes, Percentile(0.50), Percentile(0.95), Percentile(0.99), statuses);
+        return new Result(name, sorted.Length, errors, seconds, bytes, Percentile(0.50), Percentile(0.95), Percentile(0.99), statuses, cpu);
     }
 }
 
