@@ -116,6 +116,14 @@ internal sealed class RetentionOptions
     [Range(0, 100_000)]
     public double SweepMaxBlobDeletesPerSecond { get; set; }
 
+    /// <summary>
+    /// While client requests are in flight, the sweep deletes one blob at a time and at most this many per second
+    /// (5 by default: 432,000 a day), then runs at full parallelism again as soon as no request is in flight.
+    /// 0 turns the adaptation off. Keep it above the sustained upload rate, or the sweep lag grows under load.
+    /// </summary>
+    [Range(0, 100_000)]
+    public double SweepBusyBlobDeletesPerSecond { get; set; } = 5;
+
     /// <summary>How long a sweep's claim keeps other instances off an image; a failed erase is retried after it.</summary>
     public TimeSpan ClaimLease { get; set; } = TimeSpan.FromMinutes(5);
 

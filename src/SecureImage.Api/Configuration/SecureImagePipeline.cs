@@ -7,6 +7,7 @@ using SecureImage.Api.Features.Kakao;
 using SecureImage.Api.Features.Links;
 using SecureImage.Api.Features.Reports;
 using SecureImage.Api.Features.Uploads;
+using SecureImage.Api.Jobs;
 using SecureImage.Api.Security;
 
 namespace SecureImage.Api.Configuration;
@@ -16,6 +17,7 @@ internal static class SecureImagePipeline
     /// <summary>The middleware, in order, and every feature's endpoints.</summary>
     public static WebApplication UseSecureImage(this WebApplication app)
     {
+        app.UseRequestActivity();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAdminSecurityHeaders();

@@ -27,6 +27,7 @@ internal static class JobsSetup
         services.AddOptions<JobsOptions>().Bind(root.GetSection(JobsOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<JobsOptions>, ValidateJobsOptions>();
         services.AddSingleton<RetentionMetrics>();
+        services.AddSingleton<RequestActivity>();
         services.AddSingleton(sp =>
         {
             var retention = sp.GetRequiredService<IOptions<RetentionOptions>>().Value;
@@ -40,7 +41,9 @@ internal static class JobsSetup
                     ClaimLease = retention.ClaimLease,
                     BlobDeleteParallelism = retention.SweepBlobDeleteParallelism,
                     MaxBlobDeletesPerSecond = retention.SweepMaxBlobDeletesPerSecond,
-                });
+                    BusyBlobDeletesPerSecond = retention.SweepBusyBlobDeletesPerSecond,
+                },
+                sp.GetRequiredService<RequestActivity>());
         });
         services.AddSingleton(sp =>
         {

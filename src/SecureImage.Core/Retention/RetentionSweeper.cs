@@ -24,6 +24,12 @@ public sealed class RetentionSweepOptions
     /// a large sweep runs; it must stay above the sustained upload rate or the sweep lag grows.
     /// </summary>
     public double MaxBlobDeletesPerSecond { get; set; }
+
+    /// <summary>
+    /// While client requests are in flight: one blob delete at a time, at most this many per second; 0 to let the
+    /// sweep run at full parallelism whatever the load. Ignored without an <see cref="IRequestActivity"/>.
+    /// </summary>
+    public double BusyBlobDeletesPerSecond { get; set; }
 }
 
 public sealed record SweepResult(int Erased, int Failed, TimeSpan? Lag, string? FirstErrorCode)
@@ -47,13 +53,15 @@ public sealed class RetentionSweeper
     private readonly IBlobStore _blobs;
     private readonly TimeProvider _time;
     private readonly RetentionSweepOptions _options;
+    private readonly IRequestActivity? _activity;
 
-    public RetentionSweeper(IRetentionCatalog catalog, IBlobStore blobs, TimeProvider timeProvider, RetentionSweepOptions options)
+    public RetentionSweeper(IRetentionCatalog catalog, IBlobStore blobs, TimeProvider timeProvider, RetentionSweepOptions options, IRequestActivity? activity = null)
     {
         _catalog = catalog;
         _blobs = blobs;
         _time = timeProvider;
         _options = options;
+        _activity = activity;
     }
 
     public async Task<SweepResult> SweepAsync(CancellationToken cancellationToken)
@@ -63,6 +71,9 @@ public sealed class RetentionSweeper
         var byReason = new Dictionary<string, int>(StringComparer.Ordinal);
         string? firstError = null;
         var pacer = _options.MaxBlobDeletesPerSecond > 0 ? new DeletePacer(_time, _options.MaxBlobDeletesPerSecond) : null;
+        var gate = _activity is not null && _options.BusyBlobDeletesPerSecond > 0
+            ? new SweepDeleteGate(_activity, _time, _options.BlobDeleteParallelism, _options.BusyBlobDeletesPerSecond)
+            : null;
         for (var batch = 0; batch < _options.MaxBatchesPerRun; batch++)
         {
             var claimed = await _catalog.ClaimExpiredAsync(_time.UtcNowMilliseconds(), _options.BatchSize, _options.ClaimLease, cancellationToken);
@@ -85,7 +96,23 @@ public sealed class RetentionSweeper
                             await pacer.WaitTurnAsync(token);
                         }
 
-                        await _blobs.DeleteIfExistsAsync(image.BlobName, token);
+                        if (gate is null)
+                        {
+                            await _blobs.DeleteIfExistsAsync(image.BlobName, token);
+                        }
+                        else
+                        {
+                            await gate.EnterAsync(token);
+                            try
+                            {
+                                await _blobs.DeleteIfExistsAsync(image.BlobName, token);
+                            }
+                            finally
+                            {
+                                gate.Exit();
+                            }
+                        }
+
                         blobsGone.Add(new ErasedImage(image.ImageId, image.Reason));
                     }
                     catch (BlobStoreUnavailableException ex)

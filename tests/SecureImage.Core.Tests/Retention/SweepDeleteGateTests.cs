@@ -1,0 +1,147 @@
+using SecureImage.Core.Retention;
+using ControlledClock = Microsoft.Extensions.Time.Testing.FakeTimeProvider;
+
+namespace SecureImage.Core.Tests.Retention;
+
+public sealed class SweepDeleteGateTests
+{
+    private sealed class Requests : IRequestActivity
+    {
+        public int RequestsInFlight { get; set; }
+    }
+
+    [Fact]
+    public async Task With_no_request_in_flight_deletes_start_at_once_up_to_the_parallelism()
+    {
+        await Task.Run(async () =>
+        {
+            var clock = new ControlledClock();
+            var gate = new SweepDeleteGate(new Requests(), clock, parallelism: 3, busyDeletesPerSecond: 5);
+
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.True(gate.EnterAsync(CancellationToken.None).IsCompleted);
+            }
+
+            var fourth = gate.EnterAsync(CancellationToken.None);
+            await AdvanceAsync(clock, 100);
+            Assert.False(fourth.IsCompleted);
+
+            gate.Exit();
+            await CompleteAsync(clock, fourth);
+        });
+    }
+
+    [Fact]
+    public async Task While_requests_are_in_flight_deletes_go_one_at_a_time_and_no_faster_than_the_busy_rate()
+    {
+        await Task.Run(async () =>
+        {
+            var clock = new ControlledClock();
+            var started = clock.GetUtcNow();
+            var gate = new SweepDeleteGate(new Requests { RequestsInFlight = 4 }, clock, parallelism: 16, busyDeletesPerSecond: 5);
+
+            Assert.True(gate.EnterAsync(CancellationToken.None).IsCompleted);
+            var second = gate.EnterAsync(CancellationToken.None);
+
+            // The first delete is still running after a whole interval: the second waits for it.
+            await AdvanceAsync(clock, 400);
+            Assert.False(second.IsCompleted);
+            gate.Exit();
+            await CompleteAsync(clock, second);
+
+            // The third may start no sooner than 200 ms (1 / 5 per second) after the second, even though the second ended at once.
+            var secondAt = clock.GetUtcNow();
+            gate.Exit();
+            var third = gate.EnterAsync(CancellationToken.None);
+            await CompleteAsync(clock, third);
+            Assert.Equal(TimeSpan.FromMilliseconds(200), clock.GetUtcNow() - secondAt);
+            Assert.Equal(TimeSpan.FromMilliseconds(420), secondAt - started);
+        });
+    }
+
+    [Fact]
+    public async Task Requests_that_arrive_during_an_idle_burst_wait_for_the_running_deletes_then_get_one_at_a_time()
+    {
+        await Task.Run(async () =>
+        {
+            var clock = new ControlledClock();
+            var requests = new Requests();
+            var gate = new SweepDeleteGate(requests, clock, parallelism: 4, busyDeletesPerSecond: 1000);
+            Assert.True(gate.EnterAsync(CancellationToken.None).IsCompleted);
+            Assert.True(gate.EnterAsync(CancellationToken.None).IsCompleted);
+
+            requests.RequestsInFlight = 1;
+            var next = gate.EnterAsync(CancellationToken.None);
+            await AdvanceAsync(clock, 100);
+            Assert.False(next.IsCompleted);
+
+            gate.Exit();
+            await AdvanceAsync(clock, 100);
+            Assert.False(next.IsCompleted);
+
+            gate.Exit();
+            await CompleteAsync(clock, next);
+        });
+    }
+
+    [Fact]
+    public async Task When_the_requests_end_the_sweep_returns_to_full_parallelism()
+    {
+        await Task.Run(async () =>
+        {
+            var clock = new ControlledClock();
+            var requests = new Requests { RequestsInFlight = 2 };
+            var gate = new SweepDeleteGate(requests, clock, parallelism: 3, busyDeletesPerSecond: 1);
+            Assert.True(gate.EnterAsync(CancellationToken.None).IsCompleted);
+            var waiting = gate.EnterAsync(CancellationToken.None);
+
+            requests.RequestsInFlight = 0;
+            await CompleteAsync(clock, waiting);
+            Assert.True(gate.EnterAsync(CancellationToken.None).IsCompleted);
+        });
+    }
+
+    [Fact]
+    public async Task A_waiting_delete_is_cancelled_with_the_sweep()
+    {
+        await Task.Run(async () =>
+        {
+            var clock = new ControlledClock();
+            var gate = new SweepDeleteGate(new Requests { RequestsInFlight = 1 }, clock, parallelism: 2, busyDeletesPerSecond: 5);
+            Assert.True(gate.EnterAsync(CancellationToken.None).IsCompleted);
+            using var cancel = new CancellationTokenSource();
+            var waiting = gate.EnterAsync(cancel.Token);
+
+            await cancel.CancelAsync();
+
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(30)));
+            // The turnstile was released: once the running delete ends and the interval passed, the next one goes.
+            gate.Exit();
+            await CompleteAsync(clock, gate.EnterAsync(CancellationToken.None));
+        });
+    }
+
+    // The tests run off xunit's synchronization context (Task.Run), so a waiter woken by the clock runs inside
+    // Advance: after each step the gate's state is settled, and no step depends on the machine's speed.
+    private static Task AdvanceAsync(ControlledClock clock, int milliseconds)
+    {
+        for (var elapsed = 0; elapsed < milliseconds; elapsed += (int)SweepDeleteGate.PollInterval.TotalMilliseconds)
+        {
+            clock.Advance(SweepDeleteGate.PollInterval);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private static async Task CompleteAsync(ControlledClock clock, Task entering)
+    {
+        for (var step = 0; !entering.IsCompleted; step++)
+        {
+            Assert.True(step < 1000, "the delete never got its turn");
+            clock.Advance(SweepDeleteGate.PollInterval);
+        }
+
+        await entering;
+    }
+}
