@@ -176,49 +176,45 @@ public sealed partial class PostgresImageCatalog : IImageCatalog, IRetentionCata
     public Task<bool> AddImageAsync(ImageRecord image, CancellationToken cancellationToken) => RunAsync(async connection =>
     {
         ArgumentNullException.ThrowIfNull(image);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
-        // FOR SHARE holds off a concurrent withdrawal until this row is committed (see WithdrawConsentAsync).
-        await using (var insert = Command(connection, transaction, $"""
-            INSERT INTO images ({ImageColumns})
-            SELECT @id, @bot, @subject, @consent, @type, @bytes, @width, @height, @blob, @kid, @wrapped, @created, @expires, @state, NULL, NULL, NULL
-             WHERE EXISTS (SELECT 1 FROM consents WHERE id = @consent AND bot_id = @bot AND withdrawn_at IS NULL FOR SHARE);
-            """))
-        {
-            Add(insert, "id", NpgsqlDbType.Uuid, image.Id);
-            Add(insert, "bot", NpgsqlDbType.Text, image.BotId);
-            Add(insert, "subject", NpgsqlDbType.Text, image.SubjectHash);
-            Add(insert, "consent", NpgsqlDbType.Uuid, image.ConsentId);
-            Add(insert, "type", NpgsqlDbType.Text, image.ContentType);
-            Add(insert, "bytes", NpgsqlDbType.Bigint, image.Bytes);
-            Add(insert, "width", NpgsqlDbType.Integer, image.Width);
-            Add(insert, "height", NpgsqlDbType.Integer, image.Height);
-            Add(insert, "blob", NpgsqlDbType.Text, image.BlobName);
-            Add(insert, "kid", NpgsqlDbType.Text, image.WrappedKey?.KeyId);
-            Add(insert, "wrapped", NpgsqlDbType.Bytea, image.WrappedKey?.Ciphertext);
-            Add(insert, "created", NpgsqlDbType.TimestampTz, Time(image.CreatedAt));
-            Add(insert, "expires", NpgsqlDbType.TimestampTz, Time(image.ExpiresAt));
-            Add(insert, "state", NpgsqlDbType.Text, ImageStates.ToText(image.State));
-            if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
-            {
-                return false;
-            }
-        }
-
-        await InsertAuditAsync(connection, transaction, new AuditEvent(image.CreatedAt, AuditKinds.ImageUploaded, image.BotId, image.Id, image.ConsentId, $"bot:{image.BotId}", null), cancellationToken);
+        // One statement, one round trip, its own transaction: the consent check, the row and its audit event land
+        // together or not at all. FOR SHARE holds off a concurrent withdrawal until it commits (see WithdrawConsentAsync).
+        await using var insert = Command(connection, null, $"""
+            WITH inserted AS (
+                INSERT INTO images ({ImageColumns})
+                SELECT @id, @bot, @subject, @consent, @type, @bytes, @width, @height, @blob, @kid, @wrapped, @created, @expires, @state, NULL, NULL, NULL
+                 WHERE EXISTS (SELECT 1 FROM consents WHERE id = @consent AND bot_id = @bot AND withdrawn_at IS NULL FOR SHARE)
+                RETURNING id)
+            INSERT INTO audit_events (at, kind, bot_id, image_id, consent_id, actor, reason)
+            SELECT @created, @kind, @bot, id, @consent, @actor, NULL FROM inserted;
+            """);
+        Add(insert, "id", NpgsqlDbType.Uuid, image.Id);
+        Add(insert, "bot", NpgsqlDbType.Text, image.BotId);
+        Add(insert, "subject", NpgsqlDbType.Text, image.SubjectHash);
+        Add(insert, "consent", NpgsqlDbType.Uuid, image.ConsentId);
+        Add(insert, "type", NpgsqlDbType.Text, image.ContentType);
+        Add(insert, "bytes", NpgsqlDbType.Bigint, image.Bytes);
+        Add(insert, "width", NpgsqlDbType.Integer, image.Width);
+        Add(insert, "height", NpgsqlDbType.Integer, image.Height);
+        Add(insert, "blob", NpgsqlDbType.Text, image.BlobName);
+        Add(insert, "kid", NpgsqlDbType.Text, image.WrappedKey?.KeyId);
+        Add(insert, "wrapped", NpgsqlDbType.Bytea, image.WrappedKey?.Ciphertext);
+        Add(insert, "created", NpgsqlDbType.TimestampTz, Time(image.CreatedAt));
+        Add(insert, "expires", NpgsqlDbType.TimestampTz, Time(image.ExpiresAt));
+        Add(insert, "state", NpgsqlDbType.Text, ImageStates.ToText(image.State));
+        Add(insert, "kind", NpgsqlDbType.Text, AuditKinds.ImageUploaded);
+        Add(insert, "actor", NpgsqlDbType.Text, $"bot:{image.BotId}");
         try
         {
-            await transaction.CommitAsync(cancellationToken);
+            return await insert.ExecuteNonQueryAsync(cancellationToken) == 1;
         }
-        catch (Exception ex) when (IsUnavailable(ex) && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (IsUnavailable(ex) && ex is not PostgresException && !cancellationToken.IsCancellationRequested)
         {
-            // The server may have committed before the connection died: the caller must keep the blob
-            // (reconciliation removes it if the row never landed).
+            // The statement was sent and no answer came: the server may have committed it. The caller must keep the
+            // blob (reconciliation removes it if the row never landed). An error the server reported rolled it back.
             ClearPoolOnConnectionFailure(ex);
             throw new CatalogUnavailableException("The PostgreSQL catalog did not confirm the commit.", ex) { MayHaveCommitted = true };
         }
-
-        return true;
     }, cancellationToken);
 
     public Task<ImageRecord?> FindImageAsync(Guid imageId, CancellationToken cancellationToken) => RunAsync(async connection =>

@@ -5,23 +5,25 @@ using System.Text;
 namespace SecureImage.Storage.Tests.Catalog;
 
 /// <summary>
-/// A loopback TCP relay in front of PostgreSQL that, once the client sends <c>COMMIT</c>, passes it on
+/// A loopback TCP relay in front of PostgreSQL that, once the client sends the statement that commits (a
+/// <c>COMMIT</c>, or a statement containing the given text that runs in its own transaction), passes it on
 /// to the server but cuts the client off, so the server commits and the client never hears it did.
 /// The server side is drained until the server answers, then closed gracefully, so the server does
 /// not see a reset before it has processed the commit.
 /// </summary>
 internal sealed class CommitReplyDroppingProxy : IAsyncDisposable
 {
-    // The query string as the protocol carries it (NUL-terminated), so "READ COMMITTED" in the BEGIN does not match.
-    private static readonly byte[] Commit = Encoding.ASCII.GetBytes("COMMIT\0");
+    // By default the query string as the protocol carries it (NUL-terminated), so "READ COMMITTED" in a BEGIN does not match.
+    private readonly byte[] _commit;
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly IPEndPoint _server;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _relays = [];
     private readonly Task _accepting;
 
-    public CommitReplyDroppingProxy(string host, int port)
+    public CommitReplyDroppingProxy(string host, int port, string committingStatement = "COMMIT\0")
     {
+        _commit = Encoding.ASCII.GetBytes(committingStatement);
         _server = new IPEndPoint(Dns.GetHostAddresses(host).First(a => a.AddressFamily == AddressFamily.InterNetwork), port);
         _listener.Start();
         _accepting = AcceptAsync(_stop.Token);
@@ -69,7 +71,7 @@ internal sealed class CommitReplyDroppingProxy : IAsyncDisposable
                 while ((read = await fromClient.ReadAsync(buffer, cancellationToken)) > 0)
                 {
                     var chunk = buffer.AsMemory(0, read);
-                    var isCommit = chunk.Span.IndexOf(Commit) >= 0;
+                    var isCommit = chunk.Span.IndexOf(_commit) >= 0;
                     if (isCommit)
                     {
                         // Stop relaying replies before the server can answer the commit.

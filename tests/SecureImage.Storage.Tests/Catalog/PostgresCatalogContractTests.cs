@@ -155,7 +155,8 @@ public sealed class PostgresCatalogContractTests : CatalogContractTests, IAsyncL
         var catalog = await CreateMigratedCatalogAsync();
         var consent = await AddConsentAsync(catalog, "bot-a");
         var direct = new NpgsqlConnectionStringBuilder(Database.ConnectionString);
-        await using var proxy = new CommitReplyDroppingProxy(direct.Host!, direct.Port);
+        // The upload is one statement in its own transaction: its reply is the commit's.
+        await using var proxy = new CommitReplyDroppingProxy(direct.Host!, direct.Port, committingStatement: "INSERT INTO images");
         var proxied = Postgres.NewCatalog(new NpgsqlConnectionStringBuilder(Database.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Pooling = false, Timeout = 10 }.ConnectionString);
         var image = NewImage(consent);
 
