@@ -27,6 +27,12 @@ internal sealed class AdminOptions
 
     public int MaxQueuedPasswordChecks { get; set; } = 4;
 
+    /// <summary>
+    /// A throttled sign-in waits this long (a timer, no work) before its 429: a client that retries as soon as it is
+    /// answered then sends one attempt a second instead of thousands, and the flood cannot crowd uploads off the cores.
+    /// </summary>
+    public TimeSpan ThrottledAnswerDelay { get; set; } = TimeSpan.FromSeconds(1);
+
     public AdminOidcOptions Oidc { get; set; } = new();
 }
 
@@ -75,6 +81,11 @@ internal sealed class ValidateAdminOptions(IHostEnvironment environment) : IVali
         if (options.MaxConcurrentPasswordChecks is < 1 or > 64 || options.MaxQueuedPasswordChecks is < 0 or > 1000)
         {
             failures.Add("SecureImage:Admin:MaxConcurrentPasswordChecks must be 1–64 and MaxQueuedPasswordChecks 0–1000.");
+        }
+
+        if (options.ThrottledAnswerDelay < TimeSpan.Zero || options.ThrottledAnswerDelay > TimeSpan.FromSeconds(10))
+        {
+            failures.Add("SecureImage:Admin:ThrottledAnswerDelay must be between 0 and 10 seconds.");
         }
 
         var oidc = options.Oidc;

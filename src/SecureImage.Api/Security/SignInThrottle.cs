@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using System.Diagnostics.Metrics;
 using System.Net;
 using Microsoft.Extensions.Options;
@@ -139,21 +140,26 @@ internal sealed class SignInThrottle(TimeProvider timeProvider, IOptions<AdminOp
 }
 
 /// <summary>
-/// The bound on PBKDF2 work across the instance: at most <see cref="AdminOptions.MaxConcurrentPasswordChecks"/> verifications
-/// run at once and at most <see cref="AdminOptions.MaxQueuedPasswordChecks"/> wait; anything beyond is refused at once. A
-/// flood of sign-ins (even from many addresses) thus uses at most that many cores and leaves the rest to uploads.
+/// The bound on PBKDF2 work across the instance: the checks run on <see cref="AdminOptions.MaxConcurrentPasswordChecks"/>
+/// dedicated threads at the lowest CPU priority (Linux nice 19), at most <see cref="AdminOptions.MaxQueuedPasswordChecks"/>
+/// more wait, and anything beyond is refused at once. A flood of sign-ins (even from many addresses) thus gets only the CPU
+/// that uploads and downloads leave over; a lone sign-in on a quiet instance still runs at full speed.
 /// </summary>
 internal sealed class PasswordCheckGate : IDisposable
 {
-    private readonly SemaphoreSlim _running;
+    private const int LowestPriority = 19;
+    private readonly BlockingCollection<(Func<bool> Check, TaskCompletionSource<bool> Done)> _queue = [];
     private readonly int _capacity;
     private int _admitted;
 
     public PasswordCheckGate(IOptions<AdminOptions> options)
     {
         var settings = options.Value;
-        _running = new SemaphoreSlim(settings.MaxConcurrentPasswordChecks, settings.MaxConcurrentPasswordChecks);
         _capacity = settings.MaxConcurrentPasswordChecks + settings.MaxQueuedPasswordChecks;
+        for (var i = 0; i < settings.MaxConcurrentPasswordChecks; i++)
+        {
+            new Thread(Work) { IsBackground = true, Name = "secureimage-password-check" }.Start();
+        }
     }
 
     /// <summary>Checks running or waiting now.</summary>
@@ -168,25 +174,57 @@ internal sealed class PasswordCheckGate : IDisposable
             return null;
         }
 
-        try
+        var done = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _queue.Add((check, done), CancellationToken.None);
+
+        // An abandoned check still runs and holds its place until it has: the bound counts work, not waiters.
+        return await done.Task.WaitAsync(cancellationToken);
+    }
+
+    public void Dispose() => _queue.CompleteAdding();
+
+    private void Work()
+    {
+        LowerThisThreadsPriority();
+        foreach (var (check, done) in _queue.GetConsumingEnumerable())
         {
-            await _running.WaitAsync(cancellationToken);
             try
             {
-                return check();
+                done.TrySetResult(check());
+            }
+            catch (Exception ex)
+            {
+                done.TrySetException(ex);
             }
             finally
             {
-                _running.Release();
+                Interlocked.Decrement(ref _admitted);
             }
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _admitted);
         }
     }
 
-    public void Dispose() => _running.Dispose();
+    /// <summary>Linux schedules threads as tasks: nice 19 for this one only. Elsewhere the check keeps normal priority.</summary>
+    private static void LowerThisThreadsPriority()
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            try
+            {
+                _ = SetPriority(0, GetThreadId(), LowestPriority);
+            }
+            catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
+            {
+                // An unusual libc: the bound on concurrent checks still holds.
+            }
+        }
+    }
+
+    // DllImport rather than LibraryImport: blittable ints need no marshalling code, and no unsafe blocks in this project.
+    [DllImport("libc", EntryPoint = "setpriority")]
+    private static extern int SetPriority(int which, int who, int priority);
+
+    [DllImport("libc", EntryPoint = "gettid")]
+    private static extern int GetThreadId();
 }
 
 /// <summary>Admin sign-in figures on the service meter: failed attempts by a stable reason (never a user name or address).</summary>

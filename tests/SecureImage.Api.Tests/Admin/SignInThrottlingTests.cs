@@ -143,6 +143,25 @@ public sealed class SignInThrottlingTests
         Assert.Equal(1, most);
     }
 
+    [Fact]
+    public async Task A_password_check_runs_on_a_thread_at_the_lowest_cpu_priority()
+    {
+        Assert.True(OperatingSystem.IsLinux(), "The service runs on Linux (its container); this checks the thread's nice value there.");
+        using var gate = new PasswordCheckGate(Options.Create(new AdminOptions()));
+        var nice = "";
+
+        var ran = await gate.RunAsync(() =>
+        {
+            // /proc/thread-self/stat: after "(comm) ", the 17th field is the thread's nice value.
+            var stat = File.ReadAllText("/proc/thread-self/stat");
+            nice = stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[16];
+            return true;
+        }, CancellationToken.None);
+
+        Assert.True(ran);
+        Assert.Equal("19", nice);
+    }
+
     private static void InterlockedMax(ref int target, int value)
     {
         int seen;

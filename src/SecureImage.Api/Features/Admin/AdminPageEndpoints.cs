@@ -84,6 +84,7 @@ internal static partial class AdminPageEndpoints
         {
             metrics.SignInFailed("throttled");
             LogSignInThrottled(logger);
+            await TarpitAsync(options.Value, timeProvider, context.RequestAborted);
             return TooManyAttempts(context, wait, "Too many sign-in attempts from this address or for this user name. Wait and try again.");
         }
 
@@ -92,6 +93,7 @@ internal static partial class AdminPageEndpoints
         {
             metrics.SignInFailed("busy");
             LogSignInThrottled(logger);
+            await TarpitAsync(options.Value, timeProvider, context.RequestAborted);
             return TooManyAttempts(context, TimeSpan.FromSeconds(1), "Too many sign-ins are being checked right now. Try again in a moment.");
         }
 
@@ -152,6 +154,9 @@ internal static partial class AdminPageEndpoints
         LogSignInFailed(logger);
         return SignInPage(context, antiforgery, options, WrongCredentials, StatusCodes.Status401Unauthorized);
     }
+
+    private static Task TarpitAsync(AdminOptions options, TimeProvider timeProvider, CancellationToken cancellationToken) =>
+        options.ThrottledAnswerDelay > TimeSpan.Zero ? Task.Delay(options.ThrottledAnswerDelay, timeProvider, cancellationToken) : Task.CompletedTask;
 
     private static ProblemHttpResult TooManyAttempts(HttpContext context, TimeSpan wait, string detail)
     {
