@@ -85,6 +85,9 @@ internal sealed partial class AdminSessionHandler(
             new AdminSessionRecord(SHA256.HashData(token), adminId, user.FindFirstValue(ClaimTypes.Name) ?? adminId, role, stamp, now, now, now + adminOptions.Value.SessionAbsoluteLifetime),
             Context.RequestAborted);
 
+        // Sign-ins are rare: the moment to drop sessions that ended more than a day ago.
+        await sessions.PurgeAsync(now - TimeSpan.FromDays(1), Context.RequestAborted);
+
         // A browser-session cookie; the server decides when the session ends.
         Response.Cookies.Append(AdminDefaults.CookieName, Base64Url.EncodeToString(token), CookieOptions());
     }
