@@ -136,6 +136,18 @@ public sealed class OidcConfigurationTests
         Assert.Equal(System.Net.HttpStatusCode.NotFound, post.StatusCode);
     }
 
+    [Fact]
+    public async Task Without_oidc_configured_the_provider_button_is_hidden_and_its_address_answers_a_404_problem()
+    {
+        using var factory = new SecureImageFactory("Testing", AdminSession.OfficerSettings());
+        var client = factory.CreateCookieClient();
+
+        var page = await client.GetStringAsync("/admin/sign-in");
+
+        Assert.Contains("<p class=\"card\" hidden><a id=\"oidc-sign-in\"", page, StringComparison.Ordinal);
+        await (await client.GetAsync("/admin/sign-in/oidc")).AssertProblemAsync(System.Net.HttpStatusCode.NotFound, "not-found");
+    }
+
     private static ValidateOptionsResult Validate(string environment, AdminOptions options) =>
         new ValidateAdminOptions(new HostingEnvironment { EnvironmentName = environment }).Validate(null, options);
 }
