@@ -83,6 +83,25 @@ param subjectHashKey string
 @description('Bots: [{ name: "kakao", apiKeySha256: "<hex>" }].')
 param bots array = []
 
+@description('Local dashboard admins: [{ name: "officer", passwordHash: "pbkdf2-sha256$…", role: "viewer" or "operator" }]. The hashes become Container Apps secrets.')
+param admins array = []
+
+@description('OpenID Connect authority for organisation sign-in to the dashboard, e.g. https://login.microsoftonline.com/<tenant id>/v2.0; empty: none.')
+param oidcAuthority string = ''
+
+@description('The app registration\'s application (client) id; required with oidcAuthority.')
+param oidcClientId string = ''
+
+@secure()
+@description('The app registration\'s client secret.')
+param oidcClientSecret string = ''
+
+@description('Text of the sign-in page\'s organisation button.')
+param oidcDisplayName string = 'organisation account'
+
+@description('Password sign-in for the local admins; false is accepted only together with oidcAuthority.')
+param localAdminSignIn bool = true
+
 @description('Public base URL of download links; defaults to the app\'s Container Apps address.')
 param publicBaseUrl string = ''
 
@@ -307,6 +326,21 @@ var linkEnv = empty(publicBaseUrl) ? [] : [
   { name: 'SecureImage__Links__PublicBaseUrl', value: publicBaseUrl }
 ]
 var botEnv = [for bot in bots: { name: 'SecureImage__Bots__${bot.name}__ApiKeySha256', value: bot.apiKeySha256 }]
+var adminHashEnv = [for (admin, i) in admins: { name: 'SecureImage__Admins__${admin.name}__PasswordHash', secretRef: 'admin-hash-${i}' }]
+var adminRoleEnv = [for admin in admins: { name: 'SecureImage__Admins__${admin.name}__Role', value: admin.role }]
+var adminSecrets = [for (admin, i) in admins: { name: 'admin-hash-${i}', value: admin.passwordHash }]
+var adminEnv = concat(adminHashEnv, adminRoleEnv, [
+  { name: 'SecureImage__Admin__LocalSignInEnabled', value: string(localAdminSignIn) }
+])
+var oidcEnv = empty(oidcAuthority) ? [] : [
+  { name: 'SecureImage__Admin__Oidc__Authority', value: oidcAuthority }
+  { name: 'SecureImage__Admin__Oidc__ClientId', value: oidcClientId }
+  { name: 'SecureImage__Admin__Oidc__ClientSecret', secretRef: 'oidc-client-secret' }
+  { name: 'SecureImage__Admin__Oidc__DisplayName', value: oidcDisplayName }
+]
+var oidcSecrets = empty(oidcAuthority) ? [] : [
+  { name: 'oidc-client-secret', value: oidcClientSecret }
+]
 
 resource app 'Microsoft.App/containerApps@2024-03-01' = {
   name: '${namePrefix}-api'
@@ -326,6 +360,10 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
         targetPort: 8080
         transport: 'auto'
         allowInsecure: false
+        // The OIDC round trip's correlation and nonce cookies are protected with each replica's own keys: one sign-in, one replica.
+        stickySessions: {
+          affinity: empty(oidcAuthority) ? 'none' : 'sticky'
+        }
       }
       registries: empty(registryServer) ? [] : [
         {
@@ -333,11 +371,11 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
           identity: identity.id
         }
       ]
-      secrets: [
+      secrets: concat([
         { name: 'catalog-connection-string', value: catalogConnectionString }
         { name: 'link-key', value: linkKey }
         { name: 'subject-hash-key', value: subjectHashKey }
-      ]
+      ], adminSecrets, oidcSecrets)
     }
     template: {
       // Graceful shutdown: the app finishes in-flight uploads within 30 s of SIGTERM.
@@ -350,7 +388,7 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
             cpu: json(cpu)
             memory: memory
           }
-          env: concat(baseEnv, linkEnv, botEnv)
+          env: concat(baseEnv, linkEnv, botEnv, adminEnv, oidcEnv)
           probes: [
             {
               type: 'Liveness'

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts Azurite's blob service for tests on a free 127.0.0.1 port, with its data in a temp dir.
 # Installs Azurite and @azure/storage-blob into the repository's own node_modules from the
-# committed lock file (`npm ci`) when they are missing.
+# committed lock file (`npm ci`) when they are missing, with oidc-provider (the OIDC tests' provider).
 #
 # Usage: start-azurite.sh [--oauth] STATE_DIR
 #   plain:   http, Shared Key; exports SECUREIMAGE_TEST_AZURITE (connection string).
@@ -34,14 +34,14 @@ fi
 
 # npm ci only when something is missing or the lock file changed since the last install.
 installed_lock="$repo/node_modules/.package-lock.json"
-if [[ ! -f "$repo/node_modules/azurite/package.json" || ! -f "$repo/node_modules/@azure/storage-blob/package.json" \
+if [[ ! -f "$repo/node_modules/azurite/package.json" || ! -f "$repo/node_modules/@azure/storage-blob/package.json" || ! -f "$repo/node_modules/oidc-provider/package.json" \
       || ! -f "$installed_lock" || "$repo/package-lock.json" -nt "$installed_lock" ]]; then
   # Two starts at once (plain and OAuth) must not run npm ci twice into the same folder.
   exec 9>"${TMPDIR:-/tmp}/secureimage-npm-ci.lock"
   flock 9
-  if [[ ! -f "$repo/node_modules/azurite/package.json" || ! -f "$repo/node_modules/@azure/storage-blob/package.json" \
+  if [[ ! -f "$repo/node_modules/azurite/package.json" || ! -f "$repo/node_modules/@azure/storage-blob/package.json" || ! -f "$repo/node_modules/oidc-provider/package.json" \
         || ! -f "$installed_lock" || "$repo/package-lock.json" -nt "$installed_lock" ]]; then
-    log "installing azurite and @azure/storage-blob from package-lock.json (npm ci)"
+    log "installing azurite, @azure/storage-blob and oidc-provider from package-lock.json (npm ci)"
     (cd "$repo" && npm ci --no-audit --no-fund --loglevel=error >&2)
   fi
   flock -u 9

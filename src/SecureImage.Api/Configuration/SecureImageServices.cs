@@ -6,6 +6,7 @@ using SecureImage.Api.Features.Links;
 using SecureImage.Api.Jobs;
 using SecureImage.Api.Problems;
 using SecureImage.Api.Security;
+using SecureImage.Core.Admin;
 using SecureImage.Core.Blobs;
 using SecureImage.Core.Catalog;
 using SecureImage.Core.Crypto;
@@ -95,11 +96,13 @@ internal static class SecureImageServices
 
         services.AddAuthentication(ApiKeyDefaults.Scheme)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyDefaults.Scheme, null)
-            .AddAdminCookie();
+            .AddAdminSession()
+            .AddAdminOidc(root.GetSection(AdminOptions.Section));
         services.AddAuthorizationBuilder()
             .AddPolicy(ApiKeyDefaults.BotPolicy, policy => policy.AddAuthenticationSchemes(ApiKeyDefaults.Scheme).RequireClaim(ApiKeyDefaults.BotClaim))
-            .AddPolicy(AdminDefaults.Policy, policy => policy.AddAuthenticationSchemes(AdminDefaults.Scheme).RequireClaim(AdminDefaults.AdminClaim));
+            .AddAdminPolicies();
         services.AddAdminDashboard(builder.Configuration, isDevelopment);
+        services.AddSingleton<IAdminSessionStore>(sp => CreateAdminSessionStore(sp));
 
         services.AddProblemDetails(options => options.CustomizeProblemDetails = FrameworkProblems.UseStableTypes);
         services.AddSingleton<IProblemDetailsWriter, AnyAcceptProblemWriter>(); // after the framework's writer: used when it declines
@@ -118,9 +121,10 @@ internal static class SecureImageServices
     {
         services.AddSingleton(_ => new AdminAccounts(
             configuration.GetSection($"{SecureImageSections.Root}:Admins").GetChildren()
-                .ToDictionary(s => s.Key, s => s["PasswordHash"] ?? "", StringComparer.Ordinal),
+                .ToDictionary(s => s.Key, s => (s["PasswordHash"] ?? "", s["Role"]), StringComparer.Ordinal),
             isDevelopment));
         services.AddHostedService<AdminAccountsCheck>();
+        services.AddAdminIdentity(configuration.GetSection($"{SecureImageSections.Root}:{AdminOptions.Section}"));
         services.AddAntiforgery(options =>
         {
             options.HeaderName = AdminDefaults.AntiforgeryHeader;
@@ -200,6 +204,18 @@ internal static class SecureImageServices
         services.AddSingleton<KakaoSkill>();
         services.AddHostedService(sp => sp.GetRequiredService<KakaoCallbacks>());
         services.AddHostedService<KakaoFetchWorker>();
+    }
+
+    /// <summary>Admin sessions in the catalog's database (its migrator creates the table), on the catalog's pool for PostgreSQL.</summary>
+    private static IAdminSessionStore CreateAdminSessionStore(IServiceProvider sp)
+    {
+        var options = sp.GetRequiredService<IOptions<CatalogOptions>>().Value;
+        return options.Provider switch
+        {
+            "Sqlite" => new SqliteAdminSessionStore(SqliteOptions(sp, options)),
+            "Postgres" => new PostgresAdminSessionStore((PostgresImageCatalog)sp.GetRequiredService<IImageCatalog>()),
+            _ => throw new OptionsValidationException(nameof(CatalogOptions), typeof(CatalogOptions), [$"Admin sessions are not available for SecureImage:Catalog:Provider '{options.Provider}'."]),
+        };
     }
 
     private static IKakaoFetchQueue CreateKakaoFetchQueue(IServiceProvider sp)

@@ -1,6 +1,4 @@
-using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace SecureImage.Api.Security;
@@ -10,6 +8,7 @@ internal static class AdminDefaults
     public const string Scheme = "Admin";
     public const string Policy = "Admin";
     public const string AdminClaim = "secureimage:admin";
+    public const string RoleClaim = "secureimage:admin-role";
     public const string CookieName = "secureimage-admin";
     public const string AntiforgeryCookieName = "secureimage-admin-csrf";
     public const string AntiforgeryHeader = "X-CSRF-Token";
@@ -20,47 +19,25 @@ internal static class AdminDefaults
     /// <summary>Hangfire's dashboard (JobsDashboardEndpoints).</summary>
     public const string JobsPath = "/admin/jobs";
     public const string SignInPath = "/admin/sign-in";
+    public const string OidcSignInPath = "/admin/sign-in/oidc";
+
+    /// <summary>A same-site hop after the provider's redirect, so the browser sends the SameSite=Strict session cookie to /admin.</summary>
+    public const string SignedInPath = "/admin/sign-in/done";
+
+    /// <summary>Where the provider sends the browser back (register it as the redirect URI).</summary>
+    public const string OidcCallbackPath = "/admin/signin-oidc";
     public const long MaxBodyBytes = 16 * 1024;
-    public static readonly TimeSpan SessionLifetime = TimeSpan.FromMinutes(30);
 }
 
 /// <summary>
-/// What an admin may do beyond reading. Roles do not exist yet: every admin is an operator. This is the one
-/// place that decides; when admins get roles (viewer, operator), it reads the operator role's claim, and the
-/// jobs dashboard turns read-only (no trigger, delete or requeue) for the others.
-/// </summary>
-internal static class AdminRoles
-{
-    public static bool MayOperateJobs(ClaimsPrincipal admin) => admin.HasClaim(c => c.Type == AdminDefaults.AdminClaim);
-}
-
-/// <summary>
-/// The admin cookie scheme: HttpOnly, SameSite=Strict, Secure whenever the request is HTTPS, sliding
-/// 30 minutes, scoped to /admin. Pages redirect to sign-in; the JSON API answers 401/403 problems.
-/// The bot API never looks at this cookie (its policy names the ApiKey scheme only).
+/// The admin session scheme (<see cref="AdminSessionHandler"/>): an HttpOnly, SameSite=Strict cookie scoped to /admin,
+/// Secure whenever the request is HTTPS, naming a session kept in the catalog. Pages redirect to sign-in; the JSON API
+/// answers 401/403 problems. The bot API never looks at this cookie (its policy names the ApiKey scheme only).
 /// </summary>
 internal static class AdminAuthentication
 {
-    public static AuthenticationBuilder AddAdminCookie(this AuthenticationBuilder builder) =>
-        builder.AddCookie(AdminDefaults.Scheme, options =>
-        {
-            options.Cookie.Name = AdminDefaults.CookieName;
-            options.Cookie.Path = AdminDefaults.PagePath;
-            options.Cookie.HttpOnly = true;
-            options.Cookie.SameSite = SameSiteMode.Strict;
-            options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
-            options.ExpireTimeSpan = AdminDefaults.SessionLifetime;
-            options.SlidingExpiration = true;
-            options.LoginPath = AdminDefaults.SignInPath;
-            options.AccessDeniedPath = AdminDefaults.SignInPath;
-            options.ReturnUrlParameter = "returnUrl";
-            options.Events.OnRedirectToLogin = context => WantsProblem(context.Request)
-                ? WriteProblemAsync(context.HttpContext, StatusCodes.Status401Unauthorized, Problems.Problems.Types.Unauthorized, "Authentication required.", "Sign in at /admin/sign-in; the dashboard API accepts the admin session only.")
-                : Redirect(context);
-            options.Events.OnRedirectToAccessDenied = context => WantsProblem(context.Request)
-                ? WriteProblemAsync(context.HttpContext, StatusCodes.Status403Forbidden, Problems.Problems.Types.Forbidden, "Forbidden.", "This session may not call this endpoint.")
-                : Redirect(context);
-        });
+    public static AuthenticationBuilder AddAdminSession(this AuthenticationBuilder builder) =>
+        builder.AddScheme<AuthenticationSchemeOptions, AdminSessionHandler>(AdminDefaults.Scheme, null);
 
     public static bool IsApi(HttpRequest request) => request.Path.StartsWithSegments(AdminDefaults.ApiPath, StringComparison.OrdinalIgnoreCase);
 
@@ -134,11 +111,4 @@ internal static class AdminAuthentication
 
         return next(context);
     });
-
-    private static Task Redirect(RedirectContext<CookieAuthenticationOptions> context)
-    {
-        // A plain redirect, no return URL: after sign-in the dashboard opens at /admin.
-        context.Response.Redirect(AdminDefaults.SignInPath);
-        return Task.CompletedTask;
-    }
 }

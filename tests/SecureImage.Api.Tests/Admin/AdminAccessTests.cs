@@ -190,7 +190,7 @@ public sealed class AdminAccessTests : IClassFixture<AdminAccessTests.Service>
         Assert.Equal(HttpStatusCode.OK, released.StatusCode);
         var history = await _service.Factory.Services.GetRequiredService<Core.Catalog.IImageCatalog>().GetHistoryAsync(uploaded.Id, CancellationToken.None);
         var release = Assert.Single(history, e => e.Kind == HoldAuditKinds.HoldReleased);
-        Assert.Equal(("admin:officer", "reviewed by the privacy officer"), (release.Actor, release.Reason));
+        Assert.Equal(("admin:operator:local:officer (officer)", "reviewed by the privacy officer"), (release.Actor, release.Reason));
         Assert.DoesNotContain(await admin.GetFromJsonAsync<JsonElement[]>("/admin/api/holds") ?? [], h => h.GetProperty("imageId").GetGuid() == uploaded.Id);
 
         static Task<HttpResponseMessage> Release(HttpClient admin, string token, Guid id, object body)

@@ -76,11 +76,24 @@ public sealed partial class JobsDashboardTests : IClassFixture<JobsDashboardTest
         await wrong.AssertProblemAsync(HttpStatusCode.BadRequest, "antiforgery-token-invalid");
         Assert.Equal(before, LastJobId(JobNames.JobRunPurge));
 
-        // The same POST with the page's token: every admin is an operator until roles exist.
+        // The same POST with the page's token, from an operator.
         var genuine = new HttpRequestMessage(HttpMethod.Post, "/admin/jobs/recurring/trigger") { Content = Form(JobNames.JobRunPurge) };
         genuine.Headers.Add("X-CSRF-Token", token);
         Assert.Equal(HttpStatusCode.NoContent, (await admin.SendAsync(genuine)).StatusCode);
         Assert.NotEqual(before, LastJobId(JobNames.JobRunPurge));
+    }
+
+    [Fact]
+    public async Task A_viewer_posting_a_dashboard_command_with_a_valid_token_gets_a_403_problem_and_triggers_nothing()
+    {
+        var viewer = await _service.Factory.SignInAsync(AdminSession.Viewer, AdminSession.ViewerPassword);
+        var token = await DashboardTokenAsync(viewer);
+        var before = LastJobId(JobNames.JobRunPurge);
+        var request = new HttpRequestMessage(HttpMethod.Post, "/admin/jobs/recurring/trigger") { Content = Form(JobNames.JobRunPurge) };
+        request.Headers.Add("X-CSRF-Token", token);
+
+        await (await viewer.SendAsync(request)).AssertProblemAsync(HttpStatusCode.Forbidden, "forbidden");
+        Assert.Equal(before, LastJobId(JobNames.JobRunPurge));
     }
 
     [Fact]

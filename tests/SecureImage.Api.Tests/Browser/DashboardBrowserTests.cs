@@ -132,13 +132,13 @@ public sealed class DashboardBrowserTests
         // CSV export of the audit log, filtered by kind.
         await page.GetByLabel("Kind").SelectOptionAsync("image.hold-released");
         await page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
-        await Assertions.Expect(page.Locator("#audit-events tbody")).ToContainTextAsync("admin:officer");
+        await Assertions.Expect(page.Locator("#audit-events tbody")).ToContainTextAsync("admin:operator:local:officer (officer)");
         var download = await page.RunAndWaitForDownloadAsync(() => page.GetByRole(AriaRole.Link, new() { Name = "Export CSV" }).ClickAsync());
         Assert.EndsWith(".csv", download.SuggestedFilename, StringComparison.Ordinal);
         var csv = await File.ReadAllTextAsync((await download.PathAsync())!);
         Assert.StartsWith("seq,at,kind,bot,image_id,consent_id,actor,reason", csv, StringComparison.Ordinal);
         Assert.Contains($"image.hold-released,{SecureImageFactory.BotA},{reported.Id},", csv, StringComparison.Ordinal);
-        Assert.Contains("admin:officer,reviewed: no violation", csv, StringComparison.Ordinal);
+        Assert.Contains("admin:operator:local:officer (officer),reviewed: no violation", csv, StringComparison.Ordinal);
 
         // Sign out: back to sign-in, and the dashboard is closed again.
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();

@@ -12,11 +12,23 @@ public static partial class AdminSession
 {
     public const string Officer = "officer";
     public const string OfficerPassword = "correct horse battery staple";
+    public const string Viewer = "privacy";
+    public const string ViewerPassword = "a viewer's own passphrase";
 
-    /// <summary>A configured admin (fewer PBKDF2 iterations than production, to keep tests quick).</summary>
+    /// <summary>
+    /// Configured admins (fewer PBKDF2 iterations than production, to keep tests quick): <see cref="Officer"/> an operator,
+    /// <see cref="Viewer"/> a viewer. Generous sign-in throttling, so tests that sign in often are not throttled, and no wait before a 429.
+    /// </summary>
     public static Dictionary<string, string?> OfficerSettings() => new()
     {
         [$"SecureImage:Admins:{Officer}:PasswordHash"] = AdminPasswordHash.Create(OfficerPassword, AdminPasswordHash.MinIterations),
+        [$"SecureImage:Admins:{Officer}:Role"] = AdminRoles.Operator,
+        [$"SecureImage:Admins:{Viewer}:PasswordHash"] = AdminPasswordHash.Create(ViewerPassword, AdminPasswordHash.MinIterations),
+        [$"SecureImage:Admins:{Viewer}:Role"] = AdminRoles.Viewer,
+        ["SecureImage:Admin:SignInAttemptsPerWindow"] = "1000",
+
+        // The frozen test clock would hold a throttled answer's wait for ever.
+        ["SecureImage:Admin:ThrottledAnswerDelay"] = "00:00:00",
     };
 
     public static HttpClient CreateCookieClient(this SecureImageFactory factory) =>

@@ -13,7 +13,7 @@ using SecureImage.Core.Retention;
 
 namespace SecureImage.Api.Features.Admin;
 
-internal sealed record SessionResponse(string User, string CsrfToken, string CsrfHeader, string CsrfField);
+internal sealed record SessionResponse(string User, string AdminId, string Role, string CsrfToken, string CsrfHeader, string CsrfField);
 
 internal sealed record BotStorageBody(string BotId, long Images, long Bytes);
 
@@ -95,7 +95,8 @@ internal static partial class AdminApiEndpoints
         group.MapGet("/audit", GetAuditAsync).WithName("AdminAudit").WithSummary("The audit log, newest first, filtered and keyset-paged.");
         group.MapGet("/audit.csv", ExportAuditCsvAsync).WithName("AdminAuditCsv").WithSummary("The filtered audit log as CSV.");
         group.MapGet("/holds", GetHoldsAsync).WithName("AdminHolds").WithSummary("Images on legal hold.");
-        group.MapPost("/holds/{id:guid}/release", ReleaseHoldAsync).WithName("AdminReleaseHold").WithSummary("Release a legal hold; JSON {reason} is required.")
+        group.MapPost("/holds/{id:guid}/release", ReleaseHoldAsync).WithName("AdminReleaseHold").WithSummary("Release a legal hold; JSON {reason} is required. Operators only.")
+            .RequireAuthorization(AdminRoles.OperatorPolicy)
             .AddEndpointFilter(ValidateAntiforgeryAsync);
         return group;
     }
@@ -103,7 +104,9 @@ internal static partial class AdminApiEndpoints
     public static Ok<SessionResponse> GetSession(HttpContext context, IAntiforgery antiforgery)
     {
         var tokens = antiforgery.GetAndStoreTokens(context);
-        return TypedResults.Ok(new SessionResponse(AdminUser(context.User), tokens.RequestToken ?? "", AdminDefaults.AntiforgeryHeader, tokens.FormFieldName));
+        var user = context.User;
+        return TypedResults.Ok(new SessionResponse(
+            user.FindFirstValue(ClaimTypes.Name) ?? "", AdminUser(user), AdminRoles.RoleOf(user) ?? "", tokens.RequestToken ?? "", AdminDefaults.AntiforgeryHeader, tokens.FormFieldName));
     }
 
     public static async Task<Ok<OverviewResponse>> GetOverviewAsync(
@@ -269,7 +272,7 @@ internal static partial class AdminApiEndpoints
         }
 
         var user = AdminUser(request.HttpContext.User);
-        var actor = $"admin:{user}";
+        var actor = AdminRoles.Actor(request.HttpContext.User);
         if (!await retention.ReleaseHoldAsync(id, actor, reason, timeProvider.UtcNowMilliseconds(), cancellationToken))
         {
             return Problems.Problems.Make(StatusCodes.Status404NotFound, Problems.Problems.Types.NotFound, "Not found.", "No image with this id is on legal hold.");

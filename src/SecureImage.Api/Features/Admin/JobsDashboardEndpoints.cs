@@ -3,6 +3,8 @@ using Hangfire.Dashboard;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using SecureImage.Api.Security;
+using SecureImage.Core.Admin;
+using SecureImage.Core.Catalog;
 
 namespace SecureImage.Api.Features.Admin;
 
@@ -17,6 +19,9 @@ namespace SecureImage.Api.Features.Admin;
 internal static class JobsDashboardEndpoints
 {
     public const string Path = AdminDefaults.JobsPath;
+
+    /// <summary>The dashboard's one read-only POST: the figures its script polls.</summary>
+    private const string StatsPath = "/stats";
 
     public static IEndpointConventionBuilder MapJobsDashboardEndpoints(this IEndpointRouteBuilder routes)
     {
@@ -35,6 +40,7 @@ internal static class JobsDashboardEndpoints
         var pipeline = routes.CreateApplicationBuilder()
             .UsePathBase(Path)
             .Use(RefuseForgedPostsAsync)
+            .Use(OperatorsOnlyCommandsAsync)
             .UseMiddleware<AspNetCoreDashboardMiddleware>(routes.ServiceProvider.GetRequiredService<JobStorage>(), options, DashboardRoutes.Routes, true)
             .Build();
         return routes.Map(Path + "/{**path}", pipeline).RequireAuthorization(AdminDefaults.Policy).ExcludeFromDescription();
@@ -56,13 +62,47 @@ internal static class JobsDashboardEndpoints
         await next(context);
     }
 
+    /// <summary>
+    /// The dashboard's POSTs other than its stats poll are commands (trigger, requeue, delete). A viewer gets a 403 problem
+    /// (Hangfire's read-only mode already hides the buttons; this also refuses a hand-made POST). An operator's command is
+    /// audited once Hangfire has carried it out.
+    /// </summary>
+    private static async Task OperatorsOnlyCommandsAsync(HttpContext context, RequestDelegate next)
+    {
+        if (HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method) || context.Request.Path == StatsPath)
+        {
+            await next(context);
+            return;
+        }
+
+        if (!AdminRoles.MayOperateJobs(context.User))
+        {
+            await AdminAuthentication.WriteProblemAsync(context, StatusCodes.Status403Forbidden, Problems.Problems.Types.Forbidden, "Forbidden.", "Acting on jobs needs the operator role; a viewer sees the jobs dashboard read-only.");
+            return;
+        }
+
+        await next(context);
+        if (context.Response.StatusCode is >= 200 and < 300)
+        {
+            var command = context.Request.Path.Value ?? "";
+            var services = context.RequestServices;
+            await AdminPageEndpoints.AuditAsync(
+                services.GetRequiredService<IImageCatalog>(),
+                context.User,
+                AdminAuditKinds.JobCommand,
+                command[..Math.Min(command.Length, 200)],
+                services.GetRequiredService<TimeProvider>(),
+                context.RequestAborted);
+        }
+    }
+
     /// <summary>Only the admin cookie opens the dashboard, whatever else the request carries.</summary>
     private sealed class AdminDashboardAuthorization : IDashboardAsyncAuthorizationFilter
     {
         public async Task<bool> AuthorizeAsync(DashboardContext context)
         {
             var result = await context.GetHttpContext().AuthenticateAsync(AdminDefaults.Scheme);
-            return result.Succeeded && result.Principal.HasClaim(c => c.Type == AdminDefaults.AdminClaim);
+            return result.Succeeded && AdminRoles.RoleOf(result.Principal) is not null;
         }
     }
 }

@@ -40,6 +40,7 @@
     return api("session").then(function (s) {
       csrf.token = s.csrfToken; csrf.header = s.csrfHeader;
       text($("admin-user"), s.user);
+      text($("admin-role"), s.role);
       $("sign-out-token").name = s.csrfField;
       $("sign-out-token").value = s.csrfToken;
     });
