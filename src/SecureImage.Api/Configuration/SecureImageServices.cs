@@ -23,6 +23,8 @@ using SecureImage.Storage.KeyVault;
 using SecureImage.Storage.Postgres;
 using SecureImage.Storage.Sqlite;
 
+using SecureImage.Api.Features.Previews;
+
 namespace SecureImage.Api.Configuration;
 
 internal static class SecureImageServices
@@ -90,6 +92,7 @@ internal static class SecureImageServices
         services.AddSingleton<StorageInitializer>();
         services.AddHostedService(sp => sp.GetRequiredService<StorageInitializer>());
         services.AddSecureImageJobs(root);
+        services.AddSecureImagePreviews(root);
         services.AddSecureImageTelemetry(builder.Configuration);
         services.AddKakaoSkill(root);
 

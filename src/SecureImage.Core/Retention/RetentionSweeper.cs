@@ -86,6 +86,11 @@ public sealed class RetentionSweeper
                         }
 
                         await _blobs.DeleteIfExistsAsync(image.BlobName, token);
+                        if (image.PreviewBlobName is { } preview)
+                        {
+                            await _blobs.DeleteIfExistsAsync(preview, token);
+                        }
+
                         blobsGone.Add(new ErasedImage(image.ImageId, image.Reason));
                     }
                     catch (BlobStoreUnavailableException ex)
