@@ -303,6 +303,19 @@ public sealed class PreviewTests : IDisposable
         Assert.Equal(image.Preview.Bytes, (await response.Content.ReadAsByteArrayAsync()).Length);
     }
 
+    [Theory]
+    [InlineData("PreviewMaxSidePixels", "9000")]
+    [InlineData("PreviewJpegQuality", "0")]
+    [InlineData("DecodeTimeout", "00:10:00")]
+    public async Task Invalid_imaging_settings_refuse_to_start(string key, string value)
+    {
+        using var factory = new SecureImageFactory("Testing", new Dictionary<string, string?> { [$"SecureImage:Imaging:{key}"] = value });
+
+        var output = await factory.AssertRefusesToStartAsync();
+
+        Assert.Contains(key, output, StringComparison.Ordinal);
+    }
+
     private async Task<(string ContentType, byte[] Bytes)> UploadAndFetchPreviewAsync(byte[] original)
     {
         var client = _factory.CreateBotClient();

@@ -191,6 +191,8 @@ internal static class SecureImageServices
     {
         services.AddOptions<KakaoOptions>().Bind(root.GetSection(KakaoOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<KakaoOptions>, ValidateKakaoOptions>();
+        services.AddSingleton<IValidateOptions<KakaoOptions>, ValidateKakaoPreviewLinks>();
+        services.AddSingleton<KakaoPreviewLinks>();
         services.AddSingleton<IKakaoHostResolver, DnsKakaoHostResolver>();
         services.AddSingleton<IKakaoFetchQueue>(sp => CreateKakaoFetchQueue(sp));
         services.AddSingleton<KakaoHttp>();

@@ -21,7 +21,24 @@ internal sealed class LinkIssuer(LinkSigner signer, IOptions<LinksOptions> optio
         IssueAsync(image, request, actor, LinkVariant.Original, cancellationToken);
 
     /// <summary>As above, for <paramref name="variant"/>, which the signature covers.</summary>
-    public async Task<LinkResponse?> IssueAsync(ImageRecord image, HttpRequest request, string actor, LinkVariant variant, CancellationToken cancellationToken)
+    public Task<LinkResponse?> IssueAsync(ImageRecord image, HttpRequest request, string actor, LinkVariant variant, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var baseUrl = options.Value.PublicBaseUrl?.GetLeftPart(UriPartial.Path).TrimEnd('/')
+            ?? $"{request.Scheme}://{request.Host.ToUriComponent()}{request.PathBase.ToUriComponent()}";
+        return IssueAsync(image, baseUrl, actor, variant, cancellationToken);
+    }
+
+    /// <summary>A link with no request to take the host from: under Links:PublicBaseUrl, which must be set.</summary>
+    public Task<LinkResponse?> IssueAsync(ImageRecord image, string actor, LinkVariant variant, CancellationToken cancellationToken) =>
+        IssueAsync(
+            image,
+            options.Value.PublicBaseUrl?.GetLeftPart(UriPartial.Path).TrimEnd('/') ?? throw new InvalidOperationException("Links:PublicBaseUrl is not set."),
+            actor,
+            variant,
+            cancellationToken);
+
+    private async Task<LinkResponse?> IssueAsync(ImageRecord image, string baseUrl, string actor, LinkVariant variant, CancellationToken cancellationToken)
     {
         var now = timeProvider.UtcNowMilliseconds();
         var expiresAt = LinkPolicy.ExpiryFor(now, image.ExpiresAt, options.Value.Lifetime);
@@ -31,8 +48,6 @@ internal sealed class LinkIssuer(LinkSigner signer, IOptions<LinksOptions> optio
         }
 
         var signature = signer.Sign(image.Id, expiresAt.Value, variant);
-        var baseUrl = options.Value.PublicBaseUrl?.GetLeftPart(UriPartial.Path).TrimEnd('/')
-            ?? $"{request.Scheme}://{request.Host.ToUriComponent()}{request.PathBase.ToUriComponent()}";
         await catalog.AppendAuditAsync(new AuditEvent(now, AuditKinds.LinkIssued, image.BotId, image.Id, image.ConsentId, actor, variant == LinkVariant.Preview ? "preview" : null), cancellationToken);
         return new LinkResponse($"{baseUrl}{DownloadPathPrefix}{image.Id:D}{signature.ToQueryString()}", signature.ExpiresAt, variant.Name());
     }
