@@ -13,3 +13,5 @@ ALTER TABLE images
     ADD COLUMN preview_wrapped_key  bytea  NULL,
     ADD CONSTRAINT ck_images_preview_key_erased CHECK (preview_wrapped_key IS NULL OR state <> 'erased');
 CREATE UNIQUE INDEX ix_images_preview_blob ON images (preview_blob_name) WHERE preview_blob_name IS NOT NULL;
+-- Key re-wrapping finds a preview's key by its preview id.
+CREATE INDEX ix_images_preview_id ON images (preview_id) WHERE preview_id IS NOT NULL;

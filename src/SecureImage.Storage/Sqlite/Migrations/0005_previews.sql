@@ -12,3 +12,5 @@ ALTER TABLE images ADD COLUMN preview_blob_name TEXT NULL;
 ALTER TABLE images ADD COLUMN preview_key_id TEXT NULL;
 ALTER TABLE images ADD COLUMN preview_wrapped_key BLOB NULL CHECK (preview_wrapped_key IS NULL OR state <> 'erased');
 CREATE UNIQUE INDEX ix_images_preview_blob ON images (preview_blob_name) WHERE preview_blob_name IS NOT NULL;
+-- Key re-wrapping finds a preview's key by its preview id.
+CREATE INDEX ix_images_preview_id ON images (preview_id) WHERE preview_id IS NOT NULL;
