@@ -17,8 +17,8 @@ namespace SecureImage.Api.Tests;
 public sealed record PreviewLinkBody(string Url, DateTimeOffset ExpiresAt, string Variant);
 
 /// <summary>
-/// Preview links over HTTP. The background job is off here (Imaging:PreviewOnUpload=false), so every preview
-/// is made on the spot by the request; <see cref="The_background_job_makes_the_preview_after_the_upload"/> covers the job.
+/// Preview links over HTTP. The background job is off here (Imaging:PreviewOnUpload=false, also the test host's
+/// default), so every preview is made on the spot by the request; <see cref="The_background_job_makes_the_preview_after_the_upload"/> covers the job.
 /// </summary>
 public sealed class PreviewTests : IDisposable
 {
@@ -282,7 +282,7 @@ public sealed class PreviewTests : IDisposable
     [Fact]
     public async Task The_background_job_makes_the_preview_after_the_upload()
     {
-        using var factory = new SecureImageFactory();
+        using var factory = new SecureImageFactory("Testing", new Dictionary<string, string?> { ["SecureImage:Imaging:PreviewOnUpload"] = "true" });
         var client = factory.CreateBotClient();
         var uploaded = await client.UploadOkAsync(await client.CreateConsentAsync(), Corpus.Read("jpg_gps_DSCN0010.jpg"));
         var catalog = factory.Services.GetRequiredService<IImageCatalog>();
