@@ -66,6 +66,27 @@ public sealed class PreviewMakerTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task An_image_whose_pixels_do_not_decode_is_marked_unavailable_once_and_keeps_its_original()
+    {
+        var png = RealImages.Png(SixLabors.ImageSharp.Formats.Png.PngColorType.Rgb, width: 64, height: 48);
+        var idat = RealImages.PngChunks(png).First(chunk => chunk.Type == "IDAT");
+        png[idat.Start + 8] = 0x7F; // zlib compression method 15 (reserved); header check bits made to hold
+        png[idat.Start + 9] = (byte)(31 - ((0x7F << 8) % 31));
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(
+            png.AsSpan(idat.Start + idat.Length - 4), Crc32.Finish(Crc32.Update(Crc32.Initial, png.AsSpan(idat.Start + 4, idat.Length - 8))));
+        var image = await IngestAsync(png);
+        var maker = NewMaker();
+
+        var first = await maker.EnsureAsync(image.Id, CancellationToken.None);
+        var second = await maker.EnsureAsync(image.Id, CancellationToken.None);
+
+        Assert.Equal((PreviewState.Unavailable, PreviewState.Unavailable), (first!.PreviewState, second!.PreviewState));
+        Assert.Null(second.Preview);
+        Assert.Equal(image.BlobName, Assert.Single(_blobs.Blobs).Key);
+        Assert.NotNull(second.WrappedKey);
+    }
+
+    [Fact]
     public async Task An_image_committed_to_erasure_gets_no_preview()
     {
         var image = await IngestAsync(Corpus.Read("jpg_Canon_40D.jpg"));
