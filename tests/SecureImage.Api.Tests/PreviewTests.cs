@@ -297,6 +297,11 @@ public sealed class PreviewTests : IDisposable
 
         Assert.Equal(PreviewState.Ready, image!.PreviewState);
         Assert.Equal(("image/jpeg", 640, 480), (image.Preview!.ContentType, image.Preview.Width, image.Preview.Height));
+
+        // The job store holds the image id and nothing else: no subject, consent, bot or file name.
+        var monitoring = factory.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi();
+        var job = Assert.Single(monitoring.SucceededJobs(0, 10), entry => entry.Value.Job?.Type.Name == "PreviewJob").Value.Job!;
+        Assert.Equal([uploaded.Id, CancellationToken.None], job.Args.ToArray());
         var link = await IssuePreviewLinkAsync(client, uploaded.Id);
         var response = await factory.CreateAnonymousClient().GetAsync(ApiClient.PathOf(link.Url));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
