@@ -23,6 +23,13 @@ internal static class ImageStates
         _ => throw new InvalidDataException("Unknown image state in the catalog."),
     };
 
+    public static PreviewState ParsePreview(string text) => text switch
+    {
+        "ready" => PreviewState.Ready,
+        "unavailable" => PreviewState.Unavailable,
+        _ => throw new InvalidDataException("Unknown preview state in the catalog."),
+    };
+
     /// <summary>
     /// What an erase request decides from the state its locking UPDATE … RETURNING saw: a held row keeps
     /// its blob until release, any other may be erased now.

@@ -23,6 +23,11 @@ internal static class Program
             return await RetentionBenchmark.RunAsync(rest);
         }
 
+        if (args is ["previews", .. var previewArgs])
+        {
+            return await PreviewBenchmark.RunAsync(previewArgs);
+        }
+
         if (args is ["--quick", var count])
         {
             await QuickAsync(int.Parse(count, System.Globalization.CultureInfo.InvariantCulture));

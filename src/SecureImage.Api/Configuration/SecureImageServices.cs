@@ -24,6 +24,8 @@ using SecureImage.Storage.KeyVault;
 using SecureImage.Storage.Postgres;
 using SecureImage.Storage.Sqlite;
 
+using SecureImage.Api.Features.Previews;
+
 namespace SecureImage.Api.Configuration;
 
 internal static class SecureImageServices
@@ -91,6 +93,7 @@ internal static class SecureImageServices
         services.AddSingleton<StorageInitializer>();
         services.AddHostedService(sp => sp.GetRequiredService<StorageInitializer>());
         services.AddSecureImageJobs(root);
+        services.AddSecureImagePreviews(root);
         services.AddSecureImageTelemetry(builder.Configuration);
         services.AddKakaoSkill(root);
 
@@ -192,6 +195,8 @@ internal static class SecureImageServices
     {
         services.AddOptions<KakaoOptions>().Bind(root.GetSection(KakaoOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<KakaoOptions>, ValidateKakaoOptions>();
+        services.AddSingleton<IValidateOptions<KakaoOptions>, ValidateKakaoPreviewLinks>();
+        services.AddSingleton<KakaoPreviewLinks>();
         services.AddSingleton<IKakaoHostResolver, DnsKakaoHostResolver>();
         services.AddSingleton<IKakaoFetchQueue>(sp => CreateKakaoFetchQueue(sp));
         services.AddSingleton<KakaoHttp>();

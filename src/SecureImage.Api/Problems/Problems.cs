@@ -28,6 +28,7 @@ internal static class Problems
         public const string ImageDimensionsTooLarge = Prefix + "image-dimensions-too-large";
         public const string TooManyFrames = Prefix + "too-many-frames";
         public const string ImageBlocked = Prefix + "image-blocked";
+        public const string PreviewUnavailable = Prefix + "preview-unavailable";
         public const string ServiceUnavailable = Prefix + "service-unavailable";
         public const string InternalError = Prefix + "internal-error";
     }
@@ -53,6 +54,9 @@ internal static class Problems
 
     public static ProblemHttpResult ImageBlocked() =>
         Make(StatusCodes.Status451UnavailableForLegalReasons, Types.ImageBlocked, "The image is blocked.", "The image was reported and is not available.");
+
+    public static ProblemHttpResult PreviewUnavailable() =>
+        Make(StatusCodes.Status404NotFound, Types.PreviewUnavailable, "No preview of this image.", "No preview can be made of this image. The original is still available: ask for a link without a variant.");
 
     public static ProblemHttpResult UploadTooLarge(long maxBytes) =>
         Make(StatusCodes.Status413PayloadTooLarge, Types.UploadTooLarge, "The upload is too large.", $"The image is larger than the limit of {maxBytes} bytes.");

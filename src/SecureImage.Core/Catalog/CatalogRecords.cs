@@ -51,14 +51,38 @@ public sealed record ImageRecord(
 {
     /// <summary>True when no link may serve the image: erased, or past its (possibly shortened) expiry.</summary>
     public bool IsGone(DateTimeOffset now) => State == ImageState.Erased || now >= ExpiresAt;
+
+    /// <summary>Null while no preview has been made (or tried); set once, never changed after.</summary>
+    public PreviewState? PreviewState { get; init; }
+
+    /// <summary>The stored preview when <see cref="PreviewState"/> is ready; its wrapped key is null once the image is erased.</summary>
+    public ImagePreview? Preview { get; init; }
 }
+
+public enum PreviewState
+{
+    Ready,
+
+    /// <summary>Its pixels did not decode (or not in time): the preview link answers a problem, the original is served.</summary>
+    Unavailable,
+}
+
+/// <summary>
+/// A preview rendition, stored as its own envelope under its own data key in its own blob. <see cref="Id"/> is
+/// what the envelope and the wrapped key are bound to, so neither can pass for the original's.
+/// </summary>
+public sealed record ImagePreview(Guid Id, string ContentType, long Bytes, int Width, int Height, string BlobName, WrappedKey? WrappedKey);
 
 /// <summary>
 /// An image the catalog has committed to erasing: its pending erase reason was set while it was not on
 /// legal hold, so no hold can be placed on it any more and its blob may be deleted. <see cref="Reason"/>
 /// is the first erase reason recorded for it.
 /// </summary>
-public sealed record ImageToErase(Guid ImageId, string BlobName, string Reason);
+public sealed record ImageToErase(Guid ImageId, string BlobName, string Reason)
+{
+    /// <summary>The image's preview blob, deleted in the same step as the original's; null when it has none.</summary>
+    public string? PreviewBlobName { get; init; }
+}
 
 /// <summary>What an erase request found, decided in the same catalog step that recorded it.</summary>
 public enum EraseOutcome

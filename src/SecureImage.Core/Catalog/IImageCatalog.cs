@@ -43,6 +43,16 @@ public interface IImageCatalog
     /// </summary>
     Task<bool> MarkErasedAsync(Guid imageId, string reason, string actor, DateTimeOffset at, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Records a stored preview beside the image, only while the image has no preview yet, is not erased and is
+    /// not committed to erasure (no pending erase reason): every erase step that follows reads its blob name. Returns
+    /// false (and writes nothing) otherwise; the caller then deletes the preview's blob.
+    /// </summary>
+    Task<bool> RecordPreviewAsync(Guid imageId, ImagePreview preview, CancellationToken cancellationToken);
+
+    /// <summary>Marks the image's preview unavailable (its pixels did not decode) if it has none yet; returns whether it did.</summary>
+    Task<bool> MarkPreviewUnavailableAsync(Guid imageId, CancellationToken cancellationToken);
+
     Task AppendAuditAsync(AuditEvent auditEvent, CancellationToken cancellationToken);
 
     /// <summary>Audit events about one image or consent, oldest first.</summary>

@@ -22,4 +22,20 @@ public static class ImageFormats
         ImageFormat.WebP => "image/webp",
         _ => throw new ArgumentOutOfRangeException(nameof(format)),
     };
+
+    /// <summary>The format whose content type the catalog recorded; false for anything else.</summary>
+    public static bool TryParseContentType(string contentType, out ImageFormat format)
+    {
+        foreach (var candidate in Enum.GetValues<ImageFormat>())
+        {
+            if (string.Equals(candidate.ContentType(), contentType, StringComparison.Ordinal))
+            {
+                format = candidate;
+                return true;
+            }
+        }
+
+        format = default;
+        return false;
+    }
 }

@@ -55,7 +55,8 @@ public sealed record KakaoImageOutcome(int Position, Guid? ImageId, string? Fail
 /// <summary>
 /// The Korean answers the chatbot shows its user, and the <c>data</c> map for the bot's next blocks:
 /// <c>status</c>, <c>imageIds</c> (comma-separated), <c>imageCount</c>, <c>failedCount</c>,
-/// <c>pendingCount</c> and <c>requestId</c>, all strings so Open Builder can use them as variables.
+/// <c>pendingCount</c> and <c>requestId</c>, all strings so Open Builder can use them as variables; with
+/// preview links configured also <c>previewUrls</c> (comma-separated, in the order of <c>imageIds</c>).
 /// </summary>
 public static class KakaoReplies
 {
@@ -98,7 +99,8 @@ public static class KakaoReplies
         new Dictionary<string, string> { ["text"] = "사진을 안전하게 저장하고 있어요. 잠시만 기다려 주세요…" });
 
     /// <summary>The final answer: how many were stored and, if some were not, how many and why in plain words.</summary>
-    public static SkillResponse Final(Guid requestId, IReadOnlyList<KakaoImageOutcome> outcomes)
+    /// <param name="previewUrls">Preview links of the stored images, in position order; null when not configured.</param>
+    public static SkillResponse Final(Guid requestId, IReadOnlyList<KakaoImageOutcome> outcomes, IReadOnlyList<string>? previewUrls = null)
     {
         ArgumentNullException.ThrowIfNull(outcomes);
         var ordered = outcomes.OrderBy(o => o.Position).ToList();
@@ -129,14 +131,20 @@ public static class KakaoReplies
             : failed.Count == 0 ? Statuses.Stored
             : stored.Count == 0 ? Statuses.Failed
             : Statuses.Partial;
-        return Text(string.Join(' ', parts), status, new Dictionary<string, string>
+        var data = new Dictionary<string, string>
         {
             ["requestId"] = requestId.ToString("D"),
             ["imageIds"] = string.Join(',', stored),
             ["imageCount"] = Count(stored.Count),
             ["failedCount"] = Count(failed.Count),
             ["pendingCount"] = Count(pending),
-        });
+        };
+        if (previewUrls is not null)
+        {
+            data["previewUrls"] = string.Join(',', previewUrls);
+        }
+
+        return Text(string.Join(' ', parts), status, data);
     }
 
     /// <summary>A failure code in words a chatbot user understands.</summary>

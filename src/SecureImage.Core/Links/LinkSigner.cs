@@ -6,19 +6,39 @@ using SecureImage.Core.Crypto;
 
 namespace SecureImage.Core.Links;
 
-/// <summary>The query of a signed link v1: <c>?exp=&lt;Unix seconds&gt;&amp;kid=&lt;key id&gt;&amp;sig=&lt;base64url HMAC-SHA256&gt;</c>.</summary>
+/// <summary>What a link serves: the sanitized original, or its preview rendition.</summary>
+public enum LinkVariant
+{
+    Original,
+    Preview,
+}
+
+public static class LinkVariants
+{
+    /// <summary>The name in the API and in a link's query (<c>variant=preview</c>; an original's link has no variant).</summary>
+    public static string Name(this LinkVariant variant) => variant == LinkVariant.Preview ? "preview" : "original";
+}
+
+/// <summary>
+/// The query of a signed link v1: <c>?exp=&lt;Unix seconds&gt;&amp;kid=&lt;key id&gt;&amp;sig=&lt;base64url HMAC-SHA256&gt;</c>,
+/// and <c>&amp;variant=preview</c> for a preview's link.
+/// </summary>
 public sealed record LinkSignature(long ExpiresUnixSeconds, string KeyId, string Signature)
 {
+    public LinkVariant Variant { get; init; }
+
     public DateTimeOffset ExpiresAt => DateTimeOffset.FromUnixTimeSeconds(ExpiresUnixSeconds);
 
     public string ToQueryString() =>
-        string.Create(CultureInfo.InvariantCulture, $"?exp={ExpiresUnixSeconds}&kid={Uri.EscapeDataString(KeyId)}&sig={Signature}");
+        string.Create(CultureInfo.InvariantCulture, $"?exp={ExpiresUnixSeconds}&kid={Uri.EscapeDataString(KeyId)}&sig={Signature}{(Variant == LinkVariant.Preview ? "&variant=preview" : "")}");
 }
 
 /// <summary>
 /// Signs and verifies download links v1. The MAC covers a canonical string of version, method,
 /// image id and expiry. Verification takes the same time whether the key id is known, the
-/// signature is wrong, or the link expired, and callers get one answer for all of them.
+/// signature is wrong, or the link expired, and callers get one answer for all of them. A preview's link
+/// also covers its variant (the original's canonical string is unchanged, so links issued before stay valid):
+/// adding, removing or changing <c>variant</c> breaks the signature like any other change.
 /// </summary>
 public sealed class LinkSigner
 {
@@ -39,13 +59,16 @@ public sealed class LinkSigner
         _ring = ring;
     }
 
-    public LinkSignature Sign(Guid imageId, DateTimeOffset expiresAt)
+    public LinkSignature Sign(Guid imageId, DateTimeOffset expiresAt, LinkVariant variant = LinkVariant.Original)
     {
         var exp = expiresAt.ToUnixTimeSeconds();
         Span<byte> mac = stackalloc byte[MacSize];
-        Compute(_ring.ActiveKey, imageId, exp, mac);
-        return new LinkSignature(exp, _ring.ActiveKeyId, Base64Url.EncodeToString(mac));
+        Compute(_ring.ActiveKey, imageId, exp, variant, mac);
+        return new LinkSignature(exp, _ring.ActiveKeyId, Base64Url.EncodeToString(mac)) { Variant = variant };
     }
+
+    public bool Verify(Guid imageId, string? exp, string? keyId, string? signature, DateTimeOffset now) =>
+        Verify(imageId, exp, keyId, signature, variant: null, now, out _);
 
     /// <summary>
     /// True only if the signature is authentic under a key on the ring and <paramref name="now"/> is before the expiry.
@@ -53,8 +76,12 @@ public sealed class LinkSigner
     /// leading zero) and the signature the exact base64url text <see cref="Sign"/> produces, so every other spelling
     /// of the same bytes (padding, standard base64, non-zero trailing bits, percent-encoding) is refused like a wrong one.
     /// </summary>
-    public bool Verify(Guid imageId, string? exp, string? keyId, string? signature, DateTimeOffset now)
+    /// <param name="variant">The query's <c>variant</c>: absent for the original, exactly <c>preview</c> for the preview; any other value is refused.</param>
+    /// <param name="verified">The variant the signature covers (meaningful only when the result is true).</param>
+    public bool Verify(Guid imageId, string? exp, string? keyId, string? signature, string? variant, DateTimeOffset now, out LinkVariant verified)
     {
+        var variantKnown = variant is null || string.Equals(variant, "preview", StringComparison.Ordinal);
+        verified = variant is null ? LinkVariant.Original : LinkVariant.Preview;
         var expParsed = long.TryParse(exp, NumberStyles.None, CultureInfo.InvariantCulture, out var expSeconds)
             && string.Equals(exp, expSeconds.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
         var keyKnown = _ring.TryGetKey(keyId ?? "", out var key);
@@ -66,7 +93,7 @@ public sealed class LinkSigner
         // The expected MAC is computed and encoded whatever was presented, so the work does not depend on the key id,
         // the expiry or the signature's length or content.
         Span<byte> expected = stackalloc byte[MacSize];
-        Compute(key, imageId, expParsed ? expSeconds : 0, expected);
+        Compute(key, imageId, expParsed ? expSeconds : 0, verified, expected);
         Span<byte> expectedText = stackalloc byte[EncodedMacLength];
         Base64Url.EncodeToUtf8(expected, expectedText);
 
@@ -85,12 +112,12 @@ public sealed class LinkSigner
         var macMatches = CryptographicOperations.FixedTimeEquals(expectedText, presentedText);
         var wellFormed = signature is not null & presented.Length == EncodedMacLength & nonAscii == 0;
         var notExpired = expParsed && expSeconds > now.ToUnixTimeSeconds();
-        return macMatches & wellFormed & keyKnown & expParsed & notExpired;
+        return macMatches & wellFormed & keyKnown & expParsed & notExpired & variantKnown;
     }
 
-    private static void Compute(ReadOnlySpan<byte> key, Guid imageId, long expSeconds, Span<byte> mac)
+    private static void Compute(ReadOnlySpan<byte> key, Guid imageId, long expSeconds, LinkVariant variant, Span<byte> mac)
     {
-        var canonical = string.Create(CultureInfo.InvariantCulture, $"secureimage-link\nv1\nGET\n{imageId:D}\n{expSeconds}");
+        var canonical = string.Create(CultureInfo.InvariantCulture, $"secureimage-link\nv1\nGET\n{imageId:D}\n{expSeconds}{(variant == LinkVariant.Preview ? "\npreview" : "")}");
         HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(canonical), mac);
     }
 }

@@ -28,6 +28,11 @@ public sealed class ImageEraser
     {
         ArgumentNullException.ThrowIfNull(image);
         await _blobs.DeleteIfExistsAsync(image.BlobName, cancellationToken);
+        if (image.PreviewBlobName is { } preview)
+        {
+            await _blobs.DeleteIfExistsAsync(preview, cancellationToken);
+        }
+
         return await _catalog.MarkErasedAsync(image.ImageId, image.Reason, actor, _time.UtcNowMilliseconds(), cancellationToken);
     }
 }

@@ -96,21 +96,22 @@ public sealed class RetentionSweeper
                             await pacer.WaitTurnAsync(token);
                         }
 
-                        if (gate is null)
-                        {
-                            await _blobs.DeleteIfExistsAsync(image.BlobName, token);
-                        }
-                        else
+                        if (gate is not null)
                         {
                             await gate.EnterAsync(token);
-                            try
+                        }
+
+                        try
+                        {
+                            await _blobs.DeleteIfExistsAsync(image.BlobName, token);
+                            if (image.PreviewBlobName is { } preview)
                             {
-                                await _blobs.DeleteIfExistsAsync(image.BlobName, token);
+                                await _blobs.DeleteIfExistsAsync(preview, token);
                             }
-                            finally
-                            {
-                                gate.Exit();
-                            }
+                        }
+                        finally
+                        {
+                            gate?.Exit();
                         }
 
                         blobsGone.Add(new ErasedImage(image.ImageId, image.Reason));

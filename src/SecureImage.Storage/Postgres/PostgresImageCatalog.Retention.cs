@@ -23,7 +23,7 @@ public sealed partial class PostgresImageCatalog
                                          AND (claimed_until IS NULL OR claimed_until <= @now)
                                        ORDER BY expires_at LIMIT @limit
                                        FOR UPDATE SKIP LOCKED))
-                RETURNING id, blob_name, pending_erase_reason;
+                RETURNING id, blob_name, pending_erase_reason, preview_blob_name;
                 """);
             Add(claim, "now", NpgsqlDbType.TimestampTz, Time(now));
             Add(claim, "until", NpgsqlDbType.TimestampTz, Time(now + lease));
@@ -52,7 +52,7 @@ public sealed partial class PostgresImageCatalog
             WITH input AS (SELECT * FROM unnest(@ids, @reasons) AS t(id, reason)),
                  erased AS (
                     UPDATE images i
-                       SET state = 'erased', wrapped_key = NULL, key_id = NULL, erased_at = @at, erase_reason = input.reason,
+                       SET state = 'erased', wrapped_key = NULL, key_id = NULL, preview_wrapped_key = NULL, preview_key_id = NULL, erased_at = @at, erase_reason = input.reason,
                            pending_erase_reason = NULL, claimed_until = NULL, expires_at = LEAST(i.expires_at, @at)
                       FROM input
                      WHERE i.id = input.id AND i.state NOT IN ('erased', 'held')
@@ -121,7 +121,10 @@ public sealed partial class PostgresImageCatalog
 
     public Task<IReadOnlySet<string>> FindLiveBlobNamesAsync(IReadOnlyCollection<string> blobNames, CancellationToken cancellationToken) => RunAsync<IReadOnlySet<string>>(async connection =>
     {
-        await using var command = Command(connection, null, "SELECT blob_name FROM images WHERE state <> 'erased' AND blob_name = ANY(@names);");
+        await using var command = Command(connection, null, """
+            SELECT blob_name FROM images WHERE state <> 'erased' AND blob_name = ANY(@names)
+            UNION ALL SELECT preview_blob_name FROM images WHERE state <> 'erased' AND preview_blob_name = ANY(@names);
+            """);
         Add(command, "names", NpgsqlDbType.Array | NpgsqlDbType.Text, blobNames.ToArray());
         var live = new HashSet<string>(StringComparer.Ordinal);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);

@@ -21,6 +21,10 @@ public sealed partial class PostgresImageCatalog : IImageCatalog, IRetentionCata
     private const string ImageColumns =
         "id, bot_id, subject_hash, consent_id, content_type, bytes, width, height, blob_name, key_id, wrapped_key, created_at, expires_at, state, erased_at, erase_reason, pending_erase_reason";
 
+    /// <summary>What a read returns: the inserted columns and the preview's (set later, by <see cref="RecordPreviewAsync"/>).</summary>
+    private const string ImageReadColumns = ImageColumns +
+        ", preview_state, preview_id, preview_content_type, preview_bytes, preview_width, preview_height, preview_blob_name, preview_key_id, preview_wrapped_key";
+
     private const string ConsentColumns = "id, bot_id, subject_hash, purpose, policy_version, source, granted_at, withdrawn_at";
 
     /// <summary>Key of the transaction-level advisory lock that serializes migrations across instances ("SIMG" + 1).</summary>
@@ -150,7 +154,7 @@ public sealed partial class PostgresImageCatalog : IImageCatalog, IRetentionCata
                SET expires_at = LEAST(expires_at, @at),
                    pending_erase_reason = COALESCE(pending_erase_reason, 'consent-withdrawn')
              WHERE consent_id = @id AND state <> 'erased'
-            RETURNING id, blob_name, pending_erase_reason, state;
+            RETURNING id, blob_name, pending_erase_reason, state, preview_blob_name;
             """))
         {
             Add(expire, "id", NpgsqlDbType.Uuid, consentId);
@@ -219,7 +223,7 @@ public sealed partial class PostgresImageCatalog : IImageCatalog, IRetentionCata
 
     public Task<ImageRecord?> FindImageAsync(Guid imageId, CancellationToken cancellationToken) => RunAsync(async connection =>
     {
-        await using var command = Command(connection, null, $"SELECT {ImageColumns} FROM images WHERE id = @id;");
+        await using var command = Command(connection, null, $"SELECT {ImageReadColumns} FROM images WHERE id = @id;");
         Add(command, "id", NpgsqlDbType.Uuid, imageId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? ReadImage(reader) : null;
@@ -236,7 +240,7 @@ public sealed partial class PostgresImageCatalog : IImageCatalog, IRetentionCata
                SET expires_at = LEAST(expires_at, @at),
                    pending_erase_reason = COALESCE(pending_erase_reason, @reason)
              WHERE id = @id AND state <> 'erased'
-            RETURNING id, blob_name, pending_erase_reason, state, bot_id;
+            RETURNING id, blob_name, pending_erase_reason, state, bot_id, preview_blob_name;
             """))
         {
             Add(update, "id", NpgsqlDbType.Uuid, imageId);
@@ -261,6 +265,37 @@ public sealed partial class PostgresImageCatalog : IImageCatalog, IRetentionCata
 
     public async Task<bool> MarkErasedAsync(Guid imageId, string reason, string actor, DateTimeOffset at, CancellationToken cancellationToken) =>
         await MarkErasedAsync([new ErasedImage(imageId, reason)], actor, at, cancellationToken) == 1;
+
+    public Task<bool> RecordPreviewAsync(Guid imageId, ImagePreview preview, CancellationToken cancellationToken) => RunAsync(async connection =>
+    {
+        ArgumentNullException.ThrowIfNull(preview);
+        ArgumentNullException.ThrowIfNull(preview.WrappedKey);
+
+        // The row lock this UPDATE takes orders it with an erase request or a sweep claim: whichever comes second sees the other.
+        await using var command = Command(connection, null, """
+            UPDATE images
+               SET preview_state = 'ready', preview_id = @pid, preview_content_type = @type, preview_bytes = @bytes, preview_width = @width,
+                   preview_height = @height, preview_blob_name = @blob, preview_key_id = @kid, preview_wrapped_key = @wrapped
+             WHERE id = @id AND preview_state IS NULL AND state <> 'erased' AND pending_erase_reason IS NULL;
+            """);
+        Add(command, "id", NpgsqlDbType.Uuid, imageId);
+        Add(command, "pid", NpgsqlDbType.Uuid, preview.Id);
+        Add(command, "type", NpgsqlDbType.Text, preview.ContentType);
+        Add(command, "bytes", NpgsqlDbType.Bigint, preview.Bytes);
+        Add(command, "width", NpgsqlDbType.Integer, preview.Width);
+        Add(command, "height", NpgsqlDbType.Integer, preview.Height);
+        Add(command, "blob", NpgsqlDbType.Text, preview.BlobName);
+        Add(command, "kid", NpgsqlDbType.Text, preview.WrappedKey.KeyId);
+        Add(command, "wrapped", NpgsqlDbType.Bytea, preview.WrappedKey.Ciphertext);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }, cancellationToken);
+
+    public Task<bool> MarkPreviewUnavailableAsync(Guid imageId, CancellationToken cancellationToken) => RunAsync(async connection =>
+    {
+        await using var command = Command(connection, null, "UPDATE images SET preview_state = 'unavailable' WHERE id = @id AND preview_state IS NULL;");
+        Add(command, "id", NpgsqlDbType.Uuid, imageId);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }, cancellationToken);
 
     public Task AppendAuditAsync(AuditEvent auditEvent, CancellationToken cancellationToken) => RunAsync(async connection =>
     {
@@ -374,8 +409,11 @@ public sealed partial class PostgresImageCatalog : IImageCatalog, IRetentionCata
         return await command.ExecuteScalarAsync(cancellationToken) is not null;
     }
 
-    /// <summary>Reads (id, blob_name, pending_erase_reason) from the first three columns.</summary>
-    private static ImageToErase ReadImageToErase(DbDataReader r) => new(r.GetGuid(0), r.GetString(1), r.GetString(2));
+    /// <summary>Reads (id, blob_name, pending_erase_reason) from the first three columns, and the column preview_blob_name.</summary>
+    private static ImageToErase ReadImageToErase(DbDataReader r) => new(r.GetGuid(0), r.GetString(1), r.GetString(2))
+    {
+        PreviewBlobName = r.IsDBNull(r.GetOrdinal("preview_blob_name")) ? null : r.GetString(r.GetOrdinal("preview_blob_name")),
+    };
 
     private static ConsentRecord ReadConsent(DbDataReader r) => new(
         r.GetGuid(0),
@@ -403,7 +441,18 @@ public sealed partial class PostgresImageCatalog : IImageCatalog, IRetentionCata
         ImageStates.Parse(r.GetString(13)),
         r.IsDBNull(14) ? null : FromTime(r, 14),
         r.IsDBNull(15) ? null : r.GetString(15),
-        r.IsDBNull(16) ? null : r.GetString(16));
+        r.IsDBNull(16) ? null : r.GetString(16))
+    {
+        PreviewState = r.IsDBNull(17) ? null : ImageStates.ParsePreview(r.GetString(17)),
+        Preview = r.IsDBNull(18) ? null : new ImagePreview(
+            r.GetGuid(18),
+            r.GetString(19),
+            r.GetInt64(20),
+            r.GetInt32(21),
+            r.GetInt32(22),
+            r.GetString(23),
+            r.IsDBNull(25) ? null : new WrappedKey(r.GetString(24), r.GetFieldValue<byte[]>(25))),
+    };
 
     /// <summary>Npgsql writes timestamptz only from UTC values; the instant is what matters.</summary>
     internal static DateTimeOffset Time(DateTimeOffset at) => at.ToUniversalTime();

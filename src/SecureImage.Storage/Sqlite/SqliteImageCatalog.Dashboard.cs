@@ -12,7 +12,7 @@ public sealed partial class SqliteImageCatalog : IDashboardQueries
     public Task<DashboardOverview> GetOverviewAsync(DateTimeOffset now, CancellationToken cancellationToken) => RunAsync(async connection =>
     {
         var stored = new List<BotStorage>();
-        await using (var command = Command(connection, null, "SELECT bot_id, COUNT(*), COALESCE(SUM(bytes), 0) FROM images WHERE state <> 'erased' GROUP BY bot_id ORDER BY bot_id;"))
+        await using (var command = Command(connection, null, "SELECT bot_id, COUNT(*), COALESCE(SUM(bytes + COALESCE(preview_bytes, 0)), 0) FROM images WHERE state <> 'erased' GROUP BY bot_id ORDER BY bot_id;"))
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))

@@ -23,7 +23,7 @@ public sealed partial class SqliteImageCatalog
                                WHERE state IN ('active', 'blocked') AND expires_at <= $now
                                  AND (claimed_until IS NULL OR claimed_until <= $now)
                                ORDER BY expires_at LIMIT $limit)
-                RETURNING id, blob_name, pending_erase_reason;
+                RETURNING id, blob_name, pending_erase_reason, preview_blob_name;
                 """);
             claim.Parameters.AddWithValue("$now", Time(now));
             claim.Parameters.AddWithValue("$until", Time(now + lease));
@@ -151,7 +151,11 @@ public sealed partial class SqliteImageCatalog
                 command.Parameters.AddWithValue($"$n{i}", chunk[i]);
             }
 
-            command.CommandText = $"SELECT blob_name FROM images WHERE state <> 'erased' AND blob_name IN ({string.Join(", ", names)});";
+            var list = string.Join(", ", names);
+            command.CommandText = $"""
+                SELECT blob_name FROM images WHERE state <> 'erased' AND blob_name IN ({list})
+                UNION ALL SELECT preview_blob_name FROM images WHERE state <> 'erased' AND preview_blob_name IN ({list});
+                """;
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {

@@ -13,6 +13,10 @@ public sealed partial class SqliteImageCatalog : IImageCatalog, IRetentionCatalo
     private const string ImageColumns =
         "id, bot_id, subject_hash, consent_id, content_type, bytes, width, height, blob_name, key_id, wrapped_key, created_at, expires_at, state, erased_at, erase_reason, pending_erase_reason";
 
+    /// <summary>What a read returns: the inserted columns and the preview's (set later, by <see cref="RecordPreviewAsync"/>).</summary>
+    private const string ImageReadColumns = ImageColumns +
+        ", preview_state, preview_id, preview_content_type, preview_bytes, preview_width, preview_height, preview_blob_name, preview_key_id, preview_wrapped_key";
+
     private const string ConsentColumns = "id, bot_id, subject_hash, purpose, policy_version, source, granted_at, withdrawn_at";
 
     private readonly string _connectionString;
@@ -143,7 +147,7 @@ public sealed partial class SqliteImageCatalog : IImageCatalog, IRetentionCatalo
                SET expires_at = MIN(expires_at, $at),
                    pending_erase_reason = COALESCE(pending_erase_reason, 'consent-withdrawn')
              WHERE consent_id = $id AND state <> 'erased'
-            RETURNING id, blob_name, pending_erase_reason, state;
+            RETURNING id, blob_name, pending_erase_reason, state, preview_blob_name;
             """))
         {
             expire.Parameters.AddWithValue("$id", Id(consentId));
@@ -203,7 +207,7 @@ public sealed partial class SqliteImageCatalog : IImageCatalog, IRetentionCatalo
 
     public Task<ImageRecord?> FindImageAsync(Guid imageId, CancellationToken cancellationToken) => RunAsync(async connection =>
     {
-        await using var command = Command(connection, null, $"SELECT {ImageColumns} FROM images WHERE id = $id;");
+        await using var command = Command(connection, null, $"SELECT {ImageReadColumns} FROM images WHERE id = $id;");
         command.Parameters.AddWithValue("$id", Id(imageId));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? ReadImage(reader) : null;
@@ -220,7 +224,7 @@ public sealed partial class SqliteImageCatalog : IImageCatalog, IRetentionCatalo
                SET expires_at = MIN(expires_at, $at),
                    pending_erase_reason = COALESCE(pending_erase_reason, $reason)
              WHERE id = $id AND state <> 'erased'
-            RETURNING id, blob_name, pending_erase_reason, state, bot_id;
+            RETURNING id, blob_name, pending_erase_reason, state, bot_id, preview_blob_name;
             """))
         {
             update.Parameters.AddWithValue("$id", Id(imageId));
@@ -245,6 +249,35 @@ public sealed partial class SqliteImageCatalog : IImageCatalog, IRetentionCatalo
 
     public async Task<bool> MarkErasedAsync(Guid imageId, string reason, string actor, DateTimeOffset at, CancellationToken cancellationToken) =>
         await MarkErasedAsync([new ErasedImage(imageId, reason)], actor, at, cancellationToken) == 1;
+
+    public Task<bool> RecordPreviewAsync(Guid imageId, ImagePreview preview, CancellationToken cancellationToken) => RunAsync(async connection =>
+    {
+        ArgumentNullException.ThrowIfNull(preview);
+        ArgumentNullException.ThrowIfNull(preview.WrappedKey);
+        await using var command = Command(connection, null, """
+            UPDATE images
+               SET preview_state = 'ready', preview_id = $pid, preview_content_type = $type, preview_bytes = $bytes, preview_width = $width,
+                   preview_height = $height, preview_blob_name = $blob, preview_key_id = $kid, preview_wrapped_key = $wrapped
+             WHERE id = $id AND preview_state IS NULL AND state <> 'erased' AND pending_erase_reason IS NULL;
+            """);
+        command.Parameters.AddWithValue("$id", Id(imageId));
+        command.Parameters.AddWithValue("$pid", Id(preview.Id));
+        command.Parameters.AddWithValue("$type", preview.ContentType);
+        command.Parameters.AddWithValue("$bytes", preview.Bytes);
+        command.Parameters.AddWithValue("$width", preview.Width);
+        command.Parameters.AddWithValue("$height", preview.Height);
+        command.Parameters.AddWithValue("$blob", preview.BlobName);
+        command.Parameters.AddWithValue("$kid", preview.WrappedKey.KeyId);
+        command.Parameters.AddWithValue("$wrapped", preview.WrappedKey.Ciphertext);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    });
+
+    public Task<bool> MarkPreviewUnavailableAsync(Guid imageId, CancellationToken cancellationToken) => RunAsync(async connection =>
+    {
+        await using var command = Command(connection, null, "UPDATE images SET preview_state = 'unavailable' WHERE id = $id AND preview_state IS NULL;");
+        command.Parameters.AddWithValue("$id", Id(imageId));
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    });
 
     public Task AppendAuditAsync(AuditEvent auditEvent, CancellationToken cancellationToken) => RunAsync(async connection =>
     {
@@ -320,7 +353,7 @@ public sealed partial class SqliteImageCatalog : IImageCatalog, IRetentionCatalo
 
     private const string MarkErasedSql = """
         UPDATE images
-           SET state = 'erased', wrapped_key = NULL, key_id = NULL, erased_at = $at, erase_reason = $reason,
+           SET state = 'erased', wrapped_key = NULL, key_id = NULL, preview_wrapped_key = NULL, preview_key_id = NULL, erased_at = $at, erase_reason = $reason,
                pending_erase_reason = NULL, claimed_until = NULL, expires_at = MIN(expires_at, $at)
          WHERE id = $id AND state NOT IN ('erased', 'held')
         RETURNING bot_id, consent_id;
@@ -365,8 +398,11 @@ public sealed partial class SqliteImageCatalog : IImageCatalog, IRetentionCatalo
         return await command.ExecuteScalarAsync(cancellationToken) is not null;
     }
 
-    /// <summary>Reads (id, blob_name, pending_erase_reason) from the first three columns.</summary>
-    private static ImageToErase ReadImageToErase(DbDataReader r) => new(Guid.Parse(r.GetString(0)), r.GetString(1), r.GetString(2));
+    /// <summary>Reads (id, blob_name, pending_erase_reason) from the first three columns, and the column preview_blob_name.</summary>
+    private static ImageToErase ReadImageToErase(DbDataReader r) => new(Guid.Parse(r.GetString(0)), r.GetString(1), r.GetString(2))
+    {
+        PreviewBlobName = r.IsDBNull(r.GetOrdinal("preview_blob_name")) ? null : r.GetString(r.GetOrdinal("preview_blob_name")),
+    };
 
     private static ConsentRecord ReadConsent(DbDataReader r) => new(
         Guid.Parse(r.GetString(0)),
@@ -394,7 +430,18 @@ public sealed partial class SqliteImageCatalog : IImageCatalog, IRetentionCatalo
         ImageStates.Parse(r.GetString(13)),
         r.IsDBNull(14) ? null : FromTime(r.GetInt64(14)),
         r.IsDBNull(15) ? null : r.GetString(15),
-        r.IsDBNull(16) ? null : r.GetString(16));
+        r.IsDBNull(16) ? null : r.GetString(16))
+    {
+        PreviewState = r.IsDBNull(17) ? null : ImageStates.ParsePreview(r.GetString(17)),
+        Preview = r.IsDBNull(18) ? null : new ImagePreview(
+            Guid.Parse(r.GetString(18)),
+            r.GetString(19),
+            r.GetInt64(20),
+            r.GetInt32(21),
+            r.GetInt32(22),
+            r.GetString(23),
+            r.IsDBNull(25) ? null : new WrappedKey(r.GetString(24), (byte[])r.GetValue(25))),
+    };
 
     private static string Id(Guid id) => id.ToString("D", CultureInfo.InvariantCulture);
 

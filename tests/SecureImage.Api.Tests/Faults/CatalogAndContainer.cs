@@ -16,7 +16,10 @@ internal sealed class CatalogAndContainer(string catalogConnectionString, string
         var names = new HashSet<string>(StringComparer.Ordinal);
         await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(catalogConnectionString) { Pooling = false }.ConnectionString);
         await connection.OpenAsync(TestTimeout.OneMinute);
-        await using var command = new NpgsqlCommand("SELECT blob_name FROM images WHERE state <> 'erased';", connection);
+        await using var command = new NpgsqlCommand("""
+            SELECT blob_name FROM images WHERE state <> 'erased'
+            UNION ALL SELECT preview_blob_name FROM images WHERE state <> 'erased' AND preview_blob_name IS NOT NULL;
+            """, connection);
         await using var reader = await command.ExecuteReaderAsync(TestTimeout.OneMinute);
         while (await reader.ReadAsync(TestTimeout.OneMinute))
         {

@@ -43,6 +43,40 @@ public sealed class KakaoSkillTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task With_preview_links_configured_the_answer_carries_one_working_preview_link_per_image_in_order()
+    {
+        await using var factory = KakaoTestHost.Create(_kakao, new Dictionary<string, string?>
+        {
+            ["SecureImage:Kakao:PreviewLinks"] = "true",
+            ["SecureImage:Links:PublicBaseUrl"] = "https://images.example.test",
+        });
+        var client = factory.CreateBotClient();
+
+        var response = await client.PostSkillAsync(KakaoTestHost.Payload([_kakao.ImageUrl(Jpeg, Soon), _kakao.ImageUrl("png_text_gps_xmp.png", Soon)]));
+
+        var ids = response.ImageIds();
+        var urls = response.Data("previewUrls").Split(',');
+        Assert.Equal(2, urls.Length);
+        for (var index = 0; index < ids.Count; index++)
+        {
+            Assert.StartsWith($"https://images.example.test/v1/downloads/{ids[index]:D}?", urls[index], StringComparison.Ordinal);
+            Assert.EndsWith("&variant=preview", urls[index], StringComparison.Ordinal);
+            var preview = await factory.CreateAnonymousClient().GetAsync(ApiClient.PathOf(urls[index]));
+            Assert.Equal(HttpStatusCode.OK, preview.StatusCode);
+            Assert.Equal("image/jpeg", preview.Content.Headers.ContentType?.MediaType);
+        }
+    }
+
+    [Fact]
+    public async Task Without_preview_links_configured_the_answer_has_none()
+    {
+        var response = await _client.PostSkillAsync(KakaoTestHost.Payload([_kakao.ImageUrl(Jpeg, Soon)]));
+
+        Assert.Single(response.ImageIds());
+        Assert.False(response.GetProperty("data").TryGetProperty("previewUrls", out _));
+    }
+
+    [Fact]
     public async Task A_stored_image_is_served_sanitized_through_a_link_and_erased_like_an_upload()
     {
         var response = await _client.PostSkillAsync(KakaoTestHost.Payload([_kakao.ImageUrl(Jpeg, Soon)]));

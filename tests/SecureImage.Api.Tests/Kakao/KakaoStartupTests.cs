@@ -32,4 +32,14 @@ public sealed class KakaoStartupTests
 
         Assert.Contains(key.Split(':').Last(), output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Preview_links_in_kakao_answers_without_a_public_base_url_refuse_to_start()
+    {
+        using var factory = new SecureImageFactory("Testing", new Dictionary<string, string?> { ["SecureImage:Kakao:PreviewLinks"] = "true" });
+
+        var output = await factory.AssertRefusesToStartAsync();
+
+        Assert.Contains("PublicBaseUrl", output, StringComparison.Ordinal);
+    }
 }

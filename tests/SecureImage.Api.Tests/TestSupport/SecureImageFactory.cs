@@ -37,6 +37,10 @@ public sealed class SecureImageFactory : WebApplicationFactory<Program>
         _settings = new Dictionary<string, string?>
         {
             ["SecureImage:DataDirectory"] = DataDirectory,
+
+            // No preview job after each upload (the service's default is on): tests count blobs, bytes and log
+            // lines exactly, and a background decode would race them. The job has its own tests (PreviewTests).
+            ["SecureImage:Imaging:PreviewOnUpload"] = "false",
         };
         if (withBots)
         {

@@ -11,7 +11,7 @@ namespace SecureImage.Core.Tests.Imaging;
 /// </summary>
 public sealed class MutationTests
 {
-    private const int CasesPerFile = 400;
+    internal const int CasesPerFile = 400;
     private const int SeedsPerCarrier = 40;
     private static readonly TimeSpan CaseTimeout = TimeSpan.FromSeconds(10);
 
@@ -185,7 +185,7 @@ public sealed class MutationTests
         }
     }
 
-    private static byte[] Mutate(byte[] original, Random random)
+    internal static byte[] Mutate(byte[] original, Random random)
     {
         var data = original.ToList();
         var edits = random.Next(1, 4);
@@ -261,5 +261,5 @@ public sealed class MutationTests
         }
     }
 
-    private static int StableSeed(string name) => name.Aggregate(17, (hash, letter) => unchecked((hash * 31) + letter));
+    internal static int StableSeed(string name) => name.Aggregate(17, (hash, letter) => unchecked((hash * 31) + letter));
 }

@@ -25,6 +25,96 @@ public sealed class PixelIdentityTests
     }
 
     [Theory]
+    [MemberData(nameof(AcceptedNames))]
+    public async Task Sanitized_corpus_file_is_the_same_upright_picture_and_has_no_metadata_profile(string name)
+    {
+        var input = Corpus.Read(name);
+
+        var (_, output) = await Sanitize.BytesAsync(input);
+
+        var difference = PixelComparison.FindUprightDifference(input, output);
+        Assert.True(difference is null, $"{name}: upright pixels differ: {difference}");
+        Assert.Empty(PixelComparison.MetadataBeyondOrientation(output));
+    }
+
+    [Theory]
+    [InlineData("jpg_orientation_landscape_6.jpg", 6)]
+    [InlineData("jpg_orientation_portrait_8.jpg", 8)]
+    public async Task Sanitized_rotated_photo_keeps_the_orientation_the_independent_decoder_reads(string name, int orientation)
+    {
+        var input = Corpus.Read(name);
+
+        var (_, output) = await Sanitize.BytesAsync(input);
+
+        Assert.Equal((orientation, orientation), (PixelComparison.Orientation(input), PixelComparison.Orientation(output)));
+    }
+
+    /// <summary>
+    /// The seeded mutations of <see cref="MutationTests"/> (same seeds, same cases): every mutant the sanitizer
+    /// accepts and ImageSharp can decode is the same upright picture after sanitizing, with no metadata profile.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(AcceptedNames))]
+    public async Task Accepted_mutant_of_a_corpus_file_is_the_same_upright_picture_and_has_no_metadata_profile(string name)
+    {
+        var original = Corpus.Read(name);
+        var seed = MutationTests.StableSeed(name);
+        var random = new Random(seed);
+        var compared = 0;
+        var excused = 0;
+        for (var index = 0; index < MutationTests.CasesPerFile; index++)
+        {
+            var mutant = MutationTests.Mutate(original, random);
+            byte[] output;
+            try
+            {
+                (_, output) = await Sanitize.BytesAsync(mutant);
+            }
+            catch (SecureImage.Core.Imaging.ImageRejectedException)
+            {
+                continue;
+            }
+
+            if (!Decodes(mutant))
+            {
+                // Nothing to compare against; the sanitizer's output must then not invent a picture either way.
+                continue;
+            }
+
+            var context = $"{name}, seed {seed}, case {index}";
+            var difference = PixelComparison.FindUprightDifference(mutant, output);
+            if (difference is not null)
+            {
+                // Decoders recover from corrupt data differently, and the sanitizer's reordering of
+                // segments can change ImageSharp's recovery. A difference stands unless a second
+                // decoder (libjpeg/giflib through ImageMagick) calls the mutant corrupt and sees no change.
+                Assert.True(await SecondDecoder.FindsCorruptAndUnchangedAsync(mutant, output), $"{context}: upright pixels differ: {difference}");
+                excused++;
+                continue;
+            }
+
+            Assert.Empty(PixelComparison.MetadataBeyondOrientation(output));
+            compared++;
+        }
+
+        Assert.True(compared > 0, $"{name}: no accepted mutant could be decoded, so nothing was compared");
+        Assert.True(excused * 20 <= compared, $"{name}: {excused} differences on corrupt mutants against {compared} identical comparisons");
+    }
+
+    [Fact]
+    public async Task Upright_comparison_reports_a_rotated_jpeg_whose_sanitized_scan_changed_by_one_byte()
+    {
+        var input = Corpus.Read("jpg_orientation_landscape_6.jpg");
+        var (_, output) = await Sanitize.BytesAsync(input);
+        var changed = FlipOneScanByte(output);
+
+        var difference = PixelComparison.FindUprightDifference(input, changed);
+
+        Assert.NotNull(difference);
+        Assert.StartsWith("frame 0, pixel (", difference);
+    }
+
+    [Theory]
     [InlineData(PngColorType.Palette)]
     [InlineData(PngColorType.Grayscale)]
     [InlineData(PngColorType.GrayscaleWithAlpha)]
@@ -76,15 +166,7 @@ public sealed class PixelIdentityTests
     public async Task Comparison_reports_a_jpeg_whose_entropy_coded_data_changed_by_one_byte()
     {
         var (_, output) = await Sanitize.BytesAsync(Corpus.Read("jpg_gps_DSCN0010.jpg"));
-        var scan = JpegKeptStructureCarrierTests.IndexOfSegment(output, 0xDA);
-        var at = scan + 2 + BinaryPrimitives.ReadUInt16BigEndian(output.AsSpan(scan + 2)) + ((output.Length - scan) / 2);
-        while (output[at] is 0xFF or 0xFE || output[at - 1] == 0xFF)
-        {
-            at++;
-        }
-
-        var changed = (byte[])output.Clone();
-        changed[at] ^= 0x01;
+        var changed = FlipOneScanByte(output);
 
         var difference = PixelComparison.FindDifference(output, changed);
 
@@ -104,6 +186,35 @@ public sealed class PixelIdentityTests
 
         Assert.NotNull(difference);
         Assert.StartsWith("animation frame 1: frame 0, pixel (", difference);
+    }
+
+    /// <summary>A copy with one bit flipped in the middle of the entropy-coded data (away from markers and stuffing).</summary>
+    private static byte[] FlipOneScanByte(byte[] jpeg)
+    {
+        var scan = JpegKeptStructureCarrierTests.IndexOfSegment(jpeg, 0xDA);
+        var at = scan + 2 + BinaryPrimitives.ReadUInt16BigEndian(jpeg.AsSpan(scan + 2)) + ((jpeg.Length - scan) / 2);
+        while (jpeg[at] is 0xFF or 0xFE || jpeg[at - 1] == 0xFF)
+        {
+            at++;
+        }
+
+        var changed = (byte[])jpeg.Clone();
+        changed[at] ^= 0x01;
+        return changed;
+    }
+
+    private static bool Decodes(byte[] encoded)
+    {
+        try
+        {
+            // The comparison's own parsing (animated WebP frames) must cope with the input too.
+            _ = PixelComparison.FindUprightDifference(encoded, encoded);
+            return true;
+        }
+        catch (Exception exception) when (exception is not Xunit.Sdk.XunitException)
+        {
+            return false;
+        }
     }
 
     private static uint Adler32(ReadOnlySpan<byte> data)

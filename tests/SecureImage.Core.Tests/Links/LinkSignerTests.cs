@@ -175,4 +175,36 @@ public sealed class LinkSignerTests
 
     private static string ToStandardBase64(string base64Url) =>
         base64Url.Replace('-', '+').Replace('_', '/') + new string('=', (4 - (base64Url.Length % 4)) % 4);
+
+    [Fact]
+    public void A_preview_signature_verifies_only_with_variant_preview_and_an_original_only_without_a_variant()
+    {
+        var signer = new LinkSigner(TestKeys.Ring("k1"));
+        var preview = signer.Sign(_imageId, Expiry, LinkVariant.Preview);
+        var exp = Exp(preview.ExpiresUnixSeconds);
+
+        Assert.NotEqual(_link.Signature, preview.Signature);
+        Assert.True(_verifier.Verify(_imageId, exp, "k1", preview.Signature, "preview", Now, out var verified));
+        Assert.Equal(LinkVariant.Preview, verified);
+        Assert.True(_verifier.Verify(_imageId, exp, "k1", _link.Signature, null, Now, out verified));
+        Assert.Equal(LinkVariant.Original, verified);
+        foreach (var variant in new string?[] { null, "original", "Preview", "preview ", "", "preview,preview" })
+        {
+            Assert.False(_verifier.Verify(_imageId, exp, "k1", preview.Signature, variant, Now, out _), $"variant '{variant}'");
+        }
+
+        foreach (var variant in new[] { "preview", "original", "" })
+        {
+            Assert.False(_verifier.Verify(_imageId, exp, "k1", _link.Signature, variant, Now, out _), $"variant '{variant}'");
+        }
+    }
+
+    [Fact]
+    public void A_preview_link_query_names_its_variant_last_and_an_original_none()
+    {
+        var preview = new LinkSigner(TestKeys.Ring("k1")).Sign(_imageId, Expiry, LinkVariant.Preview);
+
+        Assert.EndsWith("&variant=preview", preview.ToQueryString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("variant", _link.ToQueryString(), StringComparison.Ordinal);
+    }
 }

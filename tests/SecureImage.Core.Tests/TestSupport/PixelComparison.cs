@@ -4,7 +4,9 @@ using SixLabors.ImageSharp.Formats.Gif;
 using SixLabors.ImageSharp.Formats.Jpeg;
 using SixLabors.ImageSharp.Formats.Png;
 using SixLabors.ImageSharp.Formats.Webp;
+using SixLabors.ImageSharp.Metadata.Profiles.Exif;
 using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
 
 namespace SecureImage.Core.Tests.TestSupport;
 
@@ -16,7 +18,52 @@ namespace SecureImage.Core.Tests.TestSupport;
 internal static class PixelComparison
 {
     /// <summary>A description of the first difference, or null when every frame has identical pixels.</summary>
-    public static string? FindDifference(byte[] expected, byte[] actual)
+    public static string? FindDifference(byte[] expected, byte[] actual) => FindDifference(expected, actual, upright: false);
+
+    /// <summary>
+    /// As <see cref="FindDifference(byte[], byte[])"/>, but each image is first turned upright by the EXIF
+    /// orientation ImageSharp reads from it, and the two orientations must agree: a sanitizer that kept
+    /// the pixels but lost or changed the orientation would display differently.
+    /// </summary>
+    public static string? FindUprightDifference(byte[] input, byte[] output) => FindDifference(input, output, upright: true);
+
+    /// <summary>
+    /// The metadata ImageSharp finds in <paramref name="encoded"/> beyond the orientation: EXIF values other
+    /// than Orientation, XMP or IPTC, on the image or any frame. Empty when there is none.
+    /// </summary>
+    public static IReadOnlyList<string> MetadataBeyondOrientation(byte[] encoded)
+    {
+        using var image = Decode(encoded, withMetadata: true);
+        var found = new List<string>();
+        var frames = image.Frames.Cast<ImageFrame>().Select((frame, index) => ($"frame {index}", frame.Metadata.ExifProfile, frame.Metadata.XmpProfile, frame.Metadata.IptcProfile));
+        foreach (var (where, exif, xmp, iptc) in frames.Prepend(("image", image.Metadata.ExifProfile, image.Metadata.XmpProfile, image.Metadata.IptcProfile)))
+        {
+            found.AddRange(exif?.Values.Where(value => value.Tag != ExifTag.Orientation).Select(value => $"{where}: EXIF {value.Tag}") ?? []);
+            if (xmp is not null)
+            {
+                found.Add($"{where}: XMP");
+            }
+
+            if (iptc is not null && iptc.Values.Any())
+            {
+                found.Add($"{where}: IPTC");
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>The EXIF orientation ImageSharp reads (1 when there is none).</summary>
+    public static ushort Orientation(byte[] encoded)
+    {
+        using var image = Decode(encoded, withMetadata: true);
+        return OrientationOf(image);
+    }
+
+    private static ushort OrientationOf(Image image) =>
+        image.Metadata.ExifProfile?.GetValue(ExifTag.Orientation) is { } tag ? tag.Value : (ushort)1;
+
+    private static string? FindDifference(byte[] expected, byte[] actual, bool upright)
     {
         if (AnimatedWebPFrames(expected) is { } expectedFrames)
         {
@@ -44,8 +91,19 @@ internal static class PixelComparison
             return null;
         }
 
-        using var first = Decode(expected);
-        using var second = Decode(actual);
+        using var first = Decode(expected, withMetadata: upright);
+        using var second = Decode(actual, withMetadata: upright);
+        if (upright)
+        {
+            if (OrientationOf(first) != OrientationOf(second))
+            {
+                return $"orientation {OrientationOf(first)} vs {OrientationOf(second)}";
+            }
+
+            first.Mutate(context => context.AutoOrient());
+            second.Mutate(context => context.AutoOrient());
+        }
+
         if (first.Frames.Count != second.Frames.Count)
         {
             return $"frame count {first.Frames.Count} vs {second.Frames.Count}";
@@ -121,15 +179,15 @@ internal static class PixelComparison
 
     private static int UInt24(ReadOnlySpan<byte> bytes) => bytes[0] | (bytes[1] << 8) | (bytes[2] << 16);
 
-    private static Image<Rgba32> Decode(byte[] encoded)
+    private static Image<Rgba32> Decode(byte[] encoded, bool withMetadata = false)
     {
         var format = Image.DetectFormat(encoded) ?? throw new InvalidOperationException("ImageSharp does not recognise the image.");
         IImageDecoder decoder = format switch
         {
-            JpegFormat => new JpegDecoder { IgnoreMetadata = true },
-            PngFormat => new PngDecoder { IgnoreMetadata = true },
-            GifFormat => new GifDecoder { IgnoreMetadata = true },
-            WebpFormat => new WebpDecoder { IgnoreMetadata = true },
+            JpegFormat => new JpegDecoder { IgnoreMetadata = !withMetadata },
+            PngFormat => new PngDecoder { IgnoreMetadata = !withMetadata },
+            GifFormat => new GifDecoder { IgnoreMetadata = !withMetadata },
+            WebpFormat => new WebpDecoder { IgnoreMetadata = !withMetadata },
             _ => throw new InvalidOperationException($"unexpected format {format.Name}"),
         };
         return Image.Load<Rgba32>(encoded, decoder);

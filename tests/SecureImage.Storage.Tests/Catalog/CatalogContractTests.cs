@@ -433,6 +433,120 @@ public abstract class CatalogContractTests
         Assert.True(await catalog.AddImageAsync(NewImage(consent), CancellationToken.None));
     }
 
+    [Fact]
+    public async Task Preview_is_recorded_once_beside_the_image_and_read_back_exactly()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var image = await AddImageAsync(catalog, NewImage(await AddConsentAsync(catalog, "bot-a")));
+        var preview = NewPreview();
+
+        Assert.True(await catalog.RecordPreviewAsync(image.Id, preview, CancellationToken.None));
+        Assert.False(await catalog.RecordPreviewAsync(image.Id, NewPreview(), CancellationToken.None));
+        Assert.False(await catalog.MarkPreviewUnavailableAsync(image.Id, CancellationToken.None));
+
+        var found = (await catalog.FindImageAsync(image.Id, CancellationToken.None))!;
+        Assert.Equal(PreviewState.Ready, found.PreviewState);
+        Assert.Equal(preview with { WrappedKey = null }, found.Preview! with { WrappedKey = null });
+        Assert.Equal(preview.WrappedKey!.KeyId, found.Preview!.WrappedKey!.KeyId);
+        Assert.Equal(preview.WrappedKey.Ciphertext, found.Preview.WrappedKey.Ciphertext);
+    }
+
+    [Fact]
+    public async Task Preview_marked_unavailable_stays_so_and_takes_no_preview_afterwards()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var image = await AddImageAsync(catalog, NewImage(await AddConsentAsync(catalog, "bot-a")));
+
+        Assert.True(await catalog.MarkPreviewUnavailableAsync(image.Id, CancellationToken.None));
+        Assert.False(await catalog.RecordPreviewAsync(image.Id, NewPreview(), CancellationToken.None));
+
+        var found = (await catalog.FindImageAsync(image.Id, CancellationToken.None))!;
+        Assert.Equal((PreviewState.Unavailable, (ImagePreview?)null), (found.PreviewState, found.Preview));
+    }
+
+    [Fact]
+    public async Task Preview_is_not_recorded_once_the_image_is_committed_to_erasure()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var image = await AddImageAsync(catalog, NewImage(await AddConsentAsync(catalog, "bot-a")));
+        await catalog.RequestEraseAsync(image.Id, "deleted-by-bot", "bot:bot-a", T0, CancellationToken.None);
+
+        Assert.False(await catalog.RecordPreviewAsync(image.Id, NewPreview(), CancellationToken.None));
+        Assert.False(await catalog.RecordPreviewAsync(Guid.NewGuid(), NewPreview(), CancellationToken.None));
+
+        Assert.Null((await catalog.FindImageAsync(image.Id, CancellationToken.None))!.PreviewState);
+    }
+
+    [Fact]
+    public async Task Every_erase_step_names_the_preview_blob_and_erasure_shreds_the_preview_key()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var retention = (IRetentionCatalog)catalog;
+        var consent = await AddConsentAsync(catalog, "bot-a");
+        var (deleted, withdrawn, expired) = (NewImage(consent), NewImage(await AddConsentAsync(catalog, "bot-a")), NewImage(consent) with { ExpiresAt = T0.AddMinutes(1) });
+        var previews = new Dictionary<Guid, ImagePreview>();
+        foreach (var image in new[] { deleted, withdrawn, expired })
+        {
+            await AddImageAsync(catalog, image);
+            previews[image.Id] = NewPreview();
+            Assert.True(await catalog.RecordPreviewAsync(image.Id, previews[image.Id], CancellationToken.None));
+        }
+
+        var decision = await catalog.RequestEraseAsync(deleted.Id, "deleted-by-bot", "bot:bot-a", T0, CancellationToken.None);
+        var withdrawal = await catalog.WithdrawConsentAsync(withdrawn.ConsentId, "bot:bot-a", T0, CancellationToken.None);
+        var claimed = await retention.ClaimExpiredAsync(T0.AddMinutes(2), 10, TimeSpan.FromMinutes(5), CancellationToken.None);
+
+        Assert.Equal(previews[deleted.Id].BlobName, decision.ToErase!.PreviewBlobName);
+        Assert.Equal(previews[withdrawn.Id].BlobName, Assert.Single(withdrawal!.ToErase).PreviewBlobName);
+        Assert.Equal(previews[expired.Id].BlobName, Assert.Single(claimed, i => i.ImageId == expired.Id).PreviewBlobName);
+        foreach (var image in new[] { deleted, withdrawn, expired })
+        {
+            Assert.True(await catalog.MarkErasedAsync(image.Id, "retention", "test", T0.AddMinutes(3), CancellationToken.None));
+            var erased = (await catalog.FindImageAsync(image.Id, CancellationToken.None))!;
+            Assert.Null(erased.Preview!.WrappedKey);
+            Assert.Null(erased.WrappedKey);
+        }
+    }
+
+    [Fact]
+    public async Task A_preview_blob_is_live_for_reconciliation_until_its_image_is_erased()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var retention = (IRetentionCatalog)catalog;
+        var image = await AddImageAsync(catalog, NewImage(await AddConsentAsync(catalog, "bot-a")));
+        var preview = NewPreview();
+        await catalog.RecordPreviewAsync(image.Id, preview, CancellationToken.None);
+
+        var live = await retention.FindLiveBlobNamesAsync([image.BlobName, preview.BlobName, "0123"], CancellationToken.None);
+        Assert.Equal(new[] { image.BlobName, preview.BlobName }.Order(StringComparer.Ordinal), live.Order(StringComparer.Ordinal));
+
+        await catalog.RequestEraseAsync(image.Id, "deleted-by-bot", "bot:bot-a", T0, CancellationToken.None);
+        await catalog.MarkErasedAsync(image.Id, "deleted-by-bot", "bot:bot-a", T0, CancellationToken.None);
+        Assert.Empty(await retention.FindLiveBlobNamesAsync([image.BlobName, preview.BlobName], CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task The_dashboard_counts_a_preview_in_the_bytes_stored()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var image = await AddImageAsync(catalog, NewImage(await AddConsentAsync(catalog, "bot-a")));
+        var preview = NewPreview();
+        await catalog.RecordPreviewAsync(image.Id, preview, CancellationToken.None);
+
+        var overview = await ((SecureImage.Core.Dashboard.IDashboardQueries)catalog).GetOverviewAsync(T0, CancellationToken.None);
+
+        Assert.Equal(new SecureImage.Core.Dashboard.BotStorage("bot-a", 1, image.Bytes + preview.Bytes), Assert.Single(overview.Stored));
+    }
+
+    protected static ImagePreview NewPreview() => new(
+        Guid.NewGuid(),
+        "image/png",
+        54_321,
+        1280,
+        720,
+        Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()),
+        new WrappedKey("kek-2", Enumerable.Range(0, 61).Select(i => (byte)(i * 3)).ToArray()));
+
     protected static ConsentRecord NewConsent(string botId) =>
         new(Guid.NewGuid(), botId, new string('c', 64), "image-transfer", "2025-01", ConsentSources.Api, T0.AddMinutes(-10), WithdrawnAt: null);
 

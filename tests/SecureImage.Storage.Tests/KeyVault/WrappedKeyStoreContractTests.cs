@@ -46,6 +46,32 @@ public abstract class WrappedKeyStoreContractTests
     }
 
     [Fact]
+    public async Task A_preview_key_is_listed_under_its_preview_id_and_replaced_there_without_touching_the_original()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var images = await SeedAsync(catalog, 1, (id, _) => Task.FromResult(new WrappedKey("kek1", RandomNumberGenerator.GetBytes(61))));
+        var imageId = images.Keys.Single();
+        var previewKey = new WrappedKey("kek1", RandomNumberGenerator.GetBytes(61));
+        var preview = new ImagePreview(Guid.NewGuid(), "image/jpeg", 10, 4, 3, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), previewKey);
+        Assert.True(await catalog.RecordPreviewAsync(imageId, preview, Timeout));
+
+        var listed = await Store(catalog).ListWrappedKeysAsync(null, limit: 10, Timeout);
+        var replacement = new WrappedKey("kek2", RandomNumberGenerator.GetBytes(61));
+
+        Assert.Equal(new[] { imageId, preview.Id }.Select(id => id.ToString()).Order(StringComparer.Ordinal), listed.Select(k => k.ImageId.ToString()));
+        Assert.Equal(previewKey.Ciphertext, listed.Single(k => k.ImageId == preview.Id).WrappedKey.Ciphertext);
+        Assert.True(await Store(catalog).ReplaceWrappedKeyAsync(preview.Id, "kek1", replacement, Timeout));
+        var row = (await catalog.FindImageAsync(imageId, Timeout))!;
+        Assert.Equal(replacement.KeyId, row.Preview!.WrappedKey!.KeyId);
+        Assert.Equal(replacement.Ciphertext, row.Preview.WrappedKey.Ciphertext);
+        Assert.Equal(images[imageId].Ciphertext, row.WrappedKey!.Ciphertext);
+
+        Assert.True(await catalog.MarkErasedAsync(imageId, "deleted-by-bot", "bot:bot-a", DateTimeOffset.UtcNow, Timeout));
+        Assert.Empty(await Store(catalog).ListWrappedKeysAsync(null, limit: 10, Timeout));
+        Assert.False(await Store(catalog).ReplaceWrappedKeyAsync(preview.Id, "kek2", previewKey, Timeout));
+    }
+
+    [Fact]
     public async Task A_replacement_lands_only_while_the_row_still_holds_the_expected_key_and_never_on_an_erased_image()
     {
         var catalog = await CreateMigratedCatalogAsync();

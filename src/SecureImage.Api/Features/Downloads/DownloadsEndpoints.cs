@@ -58,11 +58,13 @@ internal static partial class DownloadsEndpoints
         string? exp,
         string? kid,
         string? sig,
+        string? variant,
         HttpContext context,
         LinkSigner signer,
         IImageCatalog catalog,
         IBlobStore blobs,
         IKeyEncryptionKey kek,
+        Core.Previews.PreviewMaker previews,
         TimeProvider timeProvider,
         ILogger<DownloadLog> logger,
         CancellationToken cancellationToken)
@@ -73,7 +75,7 @@ internal static partial class DownloadsEndpoints
         response.Headers["Referrer-Policy"] = "no-referrer";
 
         var now = timeProvider.GetUtcNow();
-        if (!signer.Verify(id, exp, kid, sig, now))
+        if (!signer.Verify(id, exp, kid, sig, variant, now, out var linkVariant))
         {
             return Problems.Problems.LinkInvalid();
         }
@@ -89,12 +91,29 @@ internal static partial class DownloadsEndpoints
             return problem;
         }
 
+        // What is served: the original, or the preview (made now if the background job has not yet).
+        var (envelopeId, wrappedKey, blobName, bytes, contentType) = (image.Id, image.WrappedKey!, image.BlobName, image.Bytes, image.ContentType);
+        if (linkVariant == LinkVariant.Preview)
+        {
+            if (await Previews.PreviewDownloads.FindAsync(image, previews, timeProvider, cancellationToken) is not { } preview)
+            {
+                return Problems.Problems.ImageGone();
+            }
+
+            if (preview.Problem is not null)
+            {
+                return preview.Problem;
+            }
+
+            (envelopeId, wrappedKey, blobName, bytes, contentType) = (preview.Preview!.Id, preview.Preview.WrappedKey!, preview.Preview.BlobName, preview.Preview.Bytes, preview.Preview.ContentType);
+        }
+
         byte[] dataKey;
         using (var unwrap = Tracing.Source.StartActivity("secureimage.kek.unwrap"))
         {
             try
             {
-                dataKey = await kek.UnwrapKeyAsync(image.WrappedKey!, image.Id, cancellationToken);
+                dataKey = await kek.UnwrapKeyAsync(wrappedKey, envelopeId, cancellationToken);
             }
             catch (Exception ex)
             {
@@ -111,7 +130,7 @@ internal static partial class DownloadsEndpoints
         Stream blob;
         try
         {
-            blob = await blobs.DownloadStreamingAsync(image.BlobName, cancellationToken);
+            blob = await blobs.DownloadStreamingAsync(blobName, cancellationToken);
         }
         catch (BlobNotFoundException)
         {
@@ -120,15 +139,15 @@ internal static partial class DownloadsEndpoints
         }
 
         await catalog.AppendAuditAsync(
-            new AuditEvent(timeProvider.UtcNowMilliseconds(), AuditKinds.ImageDownloaded, image.BotId, image.Id, image.ConsentId, "link", null),
+            new AuditEvent(timeProvider.UtcNowMilliseconds(), AuditKinds.ImageDownloaded, image.BotId, image.Id, image.ConsentId, "link", linkVariant == LinkVariant.Preview ? "preview" : null),
             cancellationToken);
 
-        response.ContentLength = image.Bytes;
+        response.ContentLength = bytes;
         response.Headers.ContentSecurityPolicy = "default-src 'none'; sandbox";
         response.Headers.ContentDisposition = "inline";
-        var plaintext = new EnvelopeDecryptingStream(blob, dataKey, image.Id);
+        var plaintext = new EnvelopeDecryptingStream(blob, dataKey, envelopeId);
         System.Security.Cryptography.CryptographicOperations.ZeroMemory(dataKey);
-        return TypedResults.Stream(plaintext, image.ContentType);
+        return TypedResults.Stream(plaintext, contentType);
     }
 
     private static partial class Log

@@ -19,6 +19,7 @@ internal sealed class KakaoCallbacks(
     IKakaoFetchQueue queue,
     KakaoHttp http,
     KakaoCallbackSignal signal,
+    KakaoPreviewLinks previewLinks,
     IOptions<KakaoOptions> options,
     TimeProvider timeProvider,
     ILogger<KakaoCallbacks> logger) : BackgroundService
@@ -91,7 +92,8 @@ internal sealed class KakaoCallbacks(
         try
         {
             var fetches = await queue.GetRequestAsync(claim.RequestId, CancellationToken.None);
-            var response = KakaoReplies.Final(claim.RequestId, KakaoImageOutcome.FromQueue(fetches, claim.RefusedBeyondLimit));
+            var outcomes = KakaoImageOutcome.FromQueue(fetches, claim.RefusedBeyondLimit);
+            var response = KakaoReplies.Final(claim.RequestId, outcomes, await previewLinks.ForAsync(outcomes, CancellationToken.None));
             using var timeout = new CancellationTokenSource(PostTimeout);
             using var request = new HttpRequestMessage(HttpMethod.Post, claim.Url) { Content = JsonContent.Create(response, options: KakaoJson.Options) };
             if (claim.Token is not null)

@@ -55,6 +55,12 @@ internal sealed class KakaoOptions
     [Range(1, 64)]
     public int MaxConcurrentFetches { get; set; } = 4;
 
+    /// <summary>
+    /// Put a signed preview link of each stored image in the answer's <c>data</c> (<c>previewUrls</c>, in the order of
+    /// <c>imageIds</c>), for a card's thumbnail. Off by default; needs Links:PublicBaseUrl (callback answers have no request).
+    /// </summary>
+    public bool PreviewLinks { get; set; }
+
     public IReadOnlyList<string> EffectiveAllowedHosts =>
         AllowedHosts?.Where(h => !string.IsNullOrWhiteSpace(h)).Select(h => h.Trim()).ToArray() is { Length: > 0 } hosts ? hosts : [DefaultAllowedHost];
 }

@@ -27,6 +27,7 @@ internal sealed class KakaoSkill(
     KakaoRequestTracker tracker,
     KakaoFetchSignal signal,
     KakaoCallbackSignal callbackSignal,
+    KakaoPreviewLinks previewLinks,
     IOptions<KakaoOptions> options,
     TimeProvider timeProvider,
     ILogger<KakaoSkill> logger)
@@ -110,7 +111,8 @@ internal sealed class KakaoSkill(
                     await CloseUnusedCallbackAsync(requestId);
                 }
 
-                return Answer(botId, KakaoReplies.Final(requestId, watcher.Snapshot()));
+                var outcomes = watcher.Snapshot();
+                return Answer(botId, KakaoReplies.Final(requestId, outcomes, await previewLinks.ForAsync(outcomes, cancellationToken)));
             }
         }
         finally

@@ -1,0 +1,446 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using SecureImage.Api.Tests.TestSupport;
+using SecureImage.Core.Catalog;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats.Jpeg;
+using SixLabors.ImageSharp.Formats.Png;
+using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
+
+namespace SecureImage.Api.Tests;
+
+public sealed record PreviewLinkBody(string Url, DateTimeOffset ExpiresAt, string Variant);
+
+/// <summary>
+/// Preview links over HTTP. The background job is off here (Imaging:PreviewOnUpload=false, also the test host's
+/// default), so every preview is made on the spot by the request; <see cref="The_background_job_makes_the_preview_after_the_upload"/> covers the job.
+/// </summary>
+public sealed class PreviewTests : IDisposable
+{
+    private static readonly Dictionary<string, string?> OnTheSpot = new() { ["SecureImage:Imaging:PreviewOnUpload"] = "false" };
+    private readonly SecureImageFactory _factory = new("Testing", OnTheSpot);
+
+    public void Dispose() => _factory.Dispose();
+
+    [Theory]
+    [InlineData("jpg_orientation_landscape_6.jpg", 600, 450)]
+    [InlineData("jpg_orientation_portrait_8.jpg", 450, 600)]
+    public async Task A_preview_of_a_rotated_jpeg_is_an_upright_jpeg_without_metadata(string name, int width, int height)
+    {
+        var original = Corpus.Read(name);
+
+        var preview = await UploadAndFetchPreviewAsync(original);
+
+        Assert.Equal("image/jpeg", preview.ContentType);
+        using var image = Image.Load<Rgba32>(preview.Bytes);
+        Assert.Equal((width, height), (image.Width, image.Height));
+        await AssertNoMetadataAsync(preview.Bytes);
+
+        // Upright: close to ImageSharp's own orientation of the original, far from the other way round.
+        using var reference = Image.Load<Rgba32>(original);
+        reference.Mutate(context => context.AutoOrient());
+        using var upsideDown = reference.Clone(context => context.Rotate(RotateMode.Rotate180));
+        var difference = MeanDifference(image, reference);
+        Assert.True(difference < 8, $"mean difference {difference} from the upright original");
+        Assert.True(difference * 4 < MeanDifference(image, upsideDown), "the preview is no closer to upright than to upside down");
+    }
+
+    [Fact]
+    public async Task A_preview_of_a_large_photo_is_at_most_1280_pixels_on_its_longest_side()
+    {
+        var photo = Encode(Gradient(3000, 2000, opaque: true), new JpegEncoder { Quality = 90 });
+
+        var preview = await UploadAndFetchPreviewAsync(photo);
+
+        using var image = Image.Load<Rgba32>(preview.Bytes);
+        Assert.Equal((1280, 853), (image.Width, image.Height));
+        Assert.Equal("image/jpeg", preview.ContentType);
+    }
+
+    [Fact]
+    public async Task A_preview_of_a_png_with_alpha_is_a_png_that_keeps_its_transparency()
+    {
+        var png = Encode(Gradient(400, 300, opaque: false), new PngEncoder { ColorType = PngColorType.RgbWithAlpha });
+
+        var preview = await UploadAndFetchPreviewAsync(png);
+
+        Assert.Equal("image/png", preview.ContentType);
+        using var image = Image.Load<Rgba32>(preview.Bytes);
+        Assert.Equal((400, 300), (image.Width, image.Height));
+        Assert.Equal(0, image[0, 0].A);
+        Assert.Equal(255, image[399, 299].A);
+        await AssertNoMetadataAsync(preview.Bytes);
+    }
+
+    [Fact]
+    public async Task A_preview_of_an_animated_gif_is_its_first_frame_only()
+    {
+        var gif = Corpus.Read("gif_anim_comment.gif");
+
+        var preview = await UploadAndFetchPreviewAsync(gif);
+
+        using var image = Image.Load<Rgba32>(preview.Bytes);
+        using var animation = Image.Load<Rgba32>(gif);
+        using var first = animation.Frames.CloneFrame(0);
+        using var second = animation.Frames.CloneFrame(1);
+        Assert.Single(image.Frames);
+        Assert.Equal((first.Width, first.Height), (image.Width, image.Height));
+        // A palette image through JPEG keeps its picture, not its dither: near the first frame, far from the second.
+        var difference = MeanDifference(image, first);
+        Assert.True(difference < 16, $"mean difference {difference} from the first frame ({preview.ContentType})");
+        Assert.True(difference * 2 < MeanDifference(image, second), "the preview is no closer to the first frame than to the second");
+        await AssertNoMetadataAsync(preview.Bytes);
+    }
+
+    [Fact]
+    public async Task A_preview_of_a_webp_is_a_jpeg_of_the_same_size_without_metadata()
+    {
+        var webp = Corpus.Read("webp_gps_xmp.webp");
+
+        var preview = await UploadAndFetchPreviewAsync(webp);
+
+        Assert.Equal("image/jpeg", preview.ContentType);
+        using var image = Image.Load<Rgba32>(preview.Bytes);
+        using var reference = Image.Load<Rgba32>(webp);
+        Assert.Equal((reference.Width, reference.Height), (image.Width, image.Height));
+        Assert.True(MeanDifference(image, reference) < 8);
+        await AssertNoMetadataAsync(preview.Bytes);
+    }
+
+    [Fact]
+    public async Task The_link_answer_names_its_variant_and_an_empty_body_still_means_the_original()
+    {
+        var client = _factory.CreateBotClient();
+        var uploaded = await client.UploadOkAsync(await client.CreateConsentAsync(), Corpus.Read("jpg_Canon_40D.jpg"));
+
+        var original = await client.PostAsync($"/v1/images/{uploaded.Id}/links", null);
+        var named = await client.PostAsJsonAsync($"/v1/images/{uploaded.Id}/links", new { variant = "original" });
+        var preview = await client.PostAsJsonAsync($"/v1/images/{uploaded.Id}/links", new { variant = "preview" });
+
+        Assert.Equal("original", (await original.Content.ReadFromJsonAsync<PreviewLinkBody>())!.Variant);
+        var namedLink = (await named.Content.ReadFromJsonAsync<PreviewLinkBody>())!;
+        Assert.Equal("original", namedLink.Variant);
+        Assert.DoesNotContain("variant", namedLink.Url, StringComparison.Ordinal);
+        var previewLink = (await preview.Content.ReadFromJsonAsync<PreviewLinkBody>())!;
+        Assert.Equal("preview", previewLink.Variant);
+        Assert.EndsWith("&variant=preview", previewLink.Url, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unknown_variant_or_a_body_that_is_not_json_is_refused()
+    {
+        var client = _factory.CreateBotClient();
+        var uploaded = await client.UploadOkAsync(await client.CreateConsentAsync(), Corpus.Read("jpg_Canon_40D.jpg"));
+
+        await (await client.PostAsJsonAsync($"/v1/images/{uploaded.Id}/links", new { variant = "thumbnail" })).AssertProblemAsync(HttpStatusCode.BadRequest, "bad-request");
+        await (await client.PostAsJsonAsync($"/v1/images/{uploaded.Id}/links", new { variant = 1 })).AssertProblemAsync(HttpStatusCode.BadRequest, "bad-request");
+        await (await client.PostAsync($"/v1/images/{uploaded.Id}/links", new StringContent("preview", Encoding.UTF8, "text/plain"))).AssertProblemAsync(HttpStatusCode.UnsupportedMediaType, "unsupported-media-type");
+    }
+
+    [Fact]
+    public async Task Changing_the_variant_of_a_link_answers_the_one_403_link_invalid()
+    {
+        var client = _factory.CreateBotClient();
+        var uploaded = await client.UploadOkAsync(await client.CreateConsentAsync(), Corpus.Read("jpg_Canon_40D.jpg"));
+        var preview = ApiClient.PathOf((await IssuePreviewLinkAsync(client, uploaded.Id)).Url);
+        var original = ApiClient.PathOf(uploaded.Link.Url);
+        var anonymous = _factory.CreateAnonymousClient();
+        var forged = await anonymous.GetAsync(original.Replace("sig=", "sig=x", StringComparison.Ordinal));
+        var forgedProblem = await forged.AssertProblemAsync(HttpStatusCode.Forbidden, "link-invalid");
+
+        foreach (var tampered in new[]
+        {
+            preview.Replace("&variant=preview", "", StringComparison.Ordinal),
+            preview.Replace("variant=preview", "variant=original", StringComparison.Ordinal),
+            preview.Replace("variant=preview", "variant=Preview", StringComparison.Ordinal),
+            preview + "&variant=preview",
+            original + "&variant=preview",
+            original + "&variant=original",
+            original + "&variant=",
+        })
+        {
+            var response = await anonymous.GetAsync(tampered);
+            Assert.Equal(forgedProblem, await response.AssertProblemAsync(HttpStatusCode.Forbidden, "link-invalid"));
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync(preview)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync(original)).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_preview_link_of_an_erased_image_answers_410_and_both_blobs_are_gone()
+    {
+        var client = _factory.CreateBotClient();
+        var uploaded = await client.UploadOkAsync(await client.CreateConsentAsync(), Corpus.Read("jpg_gps_DSCN0010.jpg"));
+        var preview = ApiClient.PathOf((await IssuePreviewLinkAsync(client, uploaded.Id)).Url);
+        var anonymous = _factory.CreateAnonymousClient();
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync(preview)).StatusCode);
+        Assert.Equal(2, BlobFiles().Count);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/v1/images/{uploaded.Id}")).StatusCode);
+
+        await (await anonymous.GetAsync(preview)).AssertProblemAsync(HttpStatusCode.Gone, "image-gone");
+        Assert.Empty(BlobFiles());
+        var image = await _factory.Services.GetRequiredService<IImageCatalog>().FindImageAsync(uploaded.Id, CancellationToken.None);
+        Assert.Null(image!.Preview!.WrappedKey);
+    }
+
+    [Fact]
+    public async Task A_preview_link_answers_410_once_the_consent_is_withdrawn_even_before_the_preview_was_made()
+    {
+        var client = _factory.CreateBotClient();
+        var consentId = await client.CreateConsentAsync();
+        var uploaded = await client.UploadOkAsync(consentId, Corpus.Read("jpg_gps_DSCN0010.jpg"));
+        var preview = ApiClient.PathOf((await IssuePreviewLinkAsync(client, uploaded.Id)).Url);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/v1/consents/{consentId}")).StatusCode);
+
+        await (await _factory.CreateAnonymousClient().GetAsync(preview)).AssertProblemAsync(HttpStatusCode.Gone, "image-gone");
+        Assert.Empty(BlobFiles());
+    }
+
+    [Fact]
+    public async Task A_preview_link_of_a_held_image_answers_451_like_the_original()
+    {
+        var client = _factory.CreateBotClient();
+        var uploaded = await client.UploadOkAsync(await client.CreateConsentAsync(), Corpus.Read("jpg_gps_DSCN0010.jpg"));
+        var preview = ApiClient.PathOf((await IssuePreviewLinkAsync(client, uploaded.Id)).Url);
+        var anonymous = _factory.CreateAnonymousClient();
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync(preview)).StatusCode);
+
+        Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsJsonAsync($"/v1/images/{uploaded.Id}/reports", new { reason = "privacy" })).StatusCode);
+
+        await (await anonymous.GetAsync(preview)).AssertProblemAsync(HttpStatusCode.UnavailableForLegalReasons, "image-blocked");
+        await (await anonymous.GetAsync(ApiClient.PathOf(uploaded.Link.Url))).AssertProblemAsync(HttpStatusCode.UnavailableForLegalReasons, "image-blocked");
+
+        // Held: the erase waits, and both blobs stay.
+        Assert.Equal(HttpStatusCode.Accepted, (await client.DeleteAsync($"/v1/images/{uploaded.Id}")).StatusCode);
+        Assert.Equal(2, BlobFiles().Count);
+    }
+
+    [Fact]
+    public async Task Preview_bytes_never_reach_the_disk_in_plaintext()
+    {
+        var samples = new List<byte[]>();
+        foreach (var name in new[] { "jpg_gps_DSCN0010.jpg", "png_text_gps_xmp.png", "jpg_orientation_landscape_6.jpg" })
+        {
+            var preview = await UploadAndFetchPreviewAsync(Corpus.Read(name));
+            for (var offset = Math.Min(1024, preview.Bytes.Length / 2); offset + 32 <= preview.Bytes.Length; offset += 2048)
+            {
+                samples.Add(preview.Bytes.AsSpan(offset, 32).ToArray());
+            }
+        }
+
+        Assert.NotEmpty(samples);
+        var files = Directory.EnumerateFiles(_factory.DataDirectory, "*", SearchOption.AllDirectories).ToList();
+        Assert.Equal(6, BlobFiles().Count);
+        foreach (var file in files.Concat(Directory.EnumerateFiles(Path.GetTempPath(), "ASPNETCORE_*", SearchOption.TopDirectoryOnly)))
+        {
+            var bytes = await File.ReadAllBytesAsync(file);
+            Assert.All(samples, sample => Assert.True(bytes.AsSpan().IndexOf(sample) < 0, $"{Path.GetFileName(file)} holds plaintext preview bytes"));
+        }
+    }
+
+    [Fact]
+    public async Task An_image_the_sanitizer_accepts_but_that_does_not_decode_has_no_preview_and_its_original_still_works()
+    {
+        var broken = PngWithUndecodableData();
+        var client = _factory.CreateBotClient();
+        var uploaded = await client.UploadOkAsync(await client.CreateConsentAsync(), broken);
+        var anonymous = _factory.CreateAnonymousClient();
+        var preview = ApiClient.PathOf((await IssuePreviewLinkAsync(client, uploaded.Id)).Url);
+
+        await (await anonymous.GetAsync(preview)).AssertProblemAsync(HttpStatusCode.NotFound, "preview-unavailable");
+
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync(ApiClient.PathOf(uploaded.Link.Url))).StatusCode);
+        await (await client.PostAsJsonAsync($"/v1/images/{uploaded.Id}/links", new { variant = "preview" })).AssertProblemAsync(HttpStatusCode.NotFound, "preview-unavailable");
+        Assert.Equal(HttpStatusCode.Created, (await client.PostAsync($"/v1/images/{uploaded.Id}/links", null)).StatusCode);
+        Assert.Single(BlobFiles());
+    }
+
+    [Fact]
+    public async Task Concurrent_first_requests_for_one_preview_all_get_the_one_stored_preview()
+    {
+        var client = _factory.CreateBotClient();
+        var uploaded = await client.UploadOkAsync(await client.CreateConsentAsync(), Corpus.Read("jpg_orientation_portrait_8.jpg"));
+        var preview = ApiClient.PathOf((await IssuePreviewLinkAsync(client, uploaded.Id)).Url);
+        var anonymous = _factory.CreateAnonymousClient();
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => anonymous.GetAsync(preview)));
+
+        Assert.All(responses, response => Assert.Equal(HttpStatusCode.OK, response.StatusCode));
+        var bodies = await Task.WhenAll(responses.Select(response => response.Content.ReadAsByteArrayAsync()));
+        Assert.All(bodies, body => Assert.Equal(bodies[0], body));
+        Assert.Equal(2, BlobFiles().Count);
+    }
+
+    [Fact]
+    public async Task The_background_job_makes_the_preview_after_the_upload()
+    {
+        using var factory = new SecureImageFactory("Testing", new Dictionary<string, string?> { ["SecureImage:Imaging:PreviewOnUpload"] = "true" });
+        var client = factory.CreateBotClient();
+        var uploaded = await client.UploadOkAsync(await client.CreateConsentAsync(), Corpus.Read("jpg_gps_DSCN0010.jpg"));
+        var catalog = factory.Services.GetRequiredService<IImageCatalog>();
+
+        // Waits for the job (no assertion on how long it takes; the limit only ends a broken run).
+        var deadline = Stopwatch.StartNew();
+        ImageRecord? image;
+        while ((image = await catalog.FindImageAsync(uploaded.Id, CancellationToken.None))!.PreviewState is null && deadline.Elapsed < TimeSpan.FromMinutes(2))
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Equal(PreviewState.Ready, image!.PreviewState);
+        Assert.Equal(("image/jpeg", 640, 480), (image.Preview!.ContentType, image.Preview.Width, image.Preview.Height));
+
+        // The job store holds the image id and nothing else: no subject, consent, bot or file name.
+        var monitoring = factory.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi();
+        var job = Assert.Single(monitoring.SucceededJobs(0, 10), entry => entry.Value.Job?.Type.Name == "PreviewJob").Value.Job!;
+        Assert.Equal([uploaded.Id, CancellationToken.None], job.Args.ToArray());
+        var link = await IssuePreviewLinkAsync(client, uploaded.Id);
+        var response = await factory.CreateAnonymousClient().GetAsync(ApiClient.PathOf(link.Url));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(image.Preview.Bytes, (await response.Content.ReadAsByteArrayAsync()).Length);
+    }
+
+    [Theory]
+    [InlineData("PreviewMaxSidePixels", "9000")]
+    [InlineData("PreviewJpegQuality", "0")]
+    [InlineData("DecodeTimeout", "00:10:00")]
+    public async Task Invalid_imaging_settings_refuse_to_start(string key, string value)
+    {
+        using var factory = new SecureImageFactory("Testing", new Dictionary<string, string?> { [$"SecureImage:Imaging:{key}"] = value });
+
+        var output = await factory.AssertRefusesToStartAsync();
+
+        Assert.Contains(key, output, StringComparison.Ordinal);
+    }
+
+    private async Task<(string ContentType, byte[] Bytes)> UploadAndFetchPreviewAsync(byte[] original)
+    {
+        var client = _factory.CreateBotClient();
+        var uploaded = await client.UploadOkAsync(await client.CreateConsentAsync(), original);
+        var link = await IssuePreviewLinkAsync(client, uploaded.Id);
+        var response = await _factory.CreateAnonymousClient().GetAsync(ApiClient.PathOf(link.Url));
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"preview answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        Assert.Equal("no-store", response.Headers.CacheControl?.ToString());
+        var bytes = await response.Content.ReadAsByteArrayAsync();
+        Assert.Equal(response.Content.Headers.ContentLength, bytes.Length);
+        return (response.Content.Headers.ContentType!.MediaType!, bytes);
+    }
+
+    private static async Task<PreviewLinkBody> IssuePreviewLinkAsync(HttpClient client, Guid imageId)
+    {
+        var response = await client.PostAsJsonAsync($"/v1/images/{imageId}/links", new { variant = "preview" });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<PreviewLinkBody>())!;
+    }
+
+    private List<string> BlobFiles() =>
+        Directory.EnumerateFiles(Path.Combine(_factory.DataDirectory, "blobs"), "*", SearchOption.AllDirectories).ToList();
+
+    /// <summary>exiftool finds nothing but the file's own structure: no EXIF, XMP, IPTC, ICC, comment or text.</summary>
+    private static async Task AssertNoMetadataAsync(byte[] image)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"secureimage-preview-{Guid.NewGuid():N}");
+        await File.WriteAllBytesAsync(path, image);
+        try
+        {
+            var start = new ProcessStartInfo("exiftool", ["-a", "-G0", "-s", path]) { RedirectStandardOutput = true, RedirectStandardError = true };
+            using var process = Process.Start(start)!;
+            var report = await process.StandardOutput.ReadToEndAsync();
+            await process.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync();
+            Assert.Equal(0, process.ExitCode);
+            var groups = report.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Select(line => line[1..line.IndexOf(']', StringComparison.Ordinal)])
+                .ToHashSet(StringComparer.Ordinal);
+            Assert.True(groups.IsSubsetOf(["ExifTool", "System", "File", "JFIF", "PNG", "Composite"]), "metadata groups: " + string.Join(", ", groups));
+            Assert.DoesNotContain("Comment", report, StringComparison.Ordinal);
+            Assert.DoesNotContain("Orientation", report, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private static Image<Rgba32> Gradient(int width, int height, bool opaque)
+    {
+        var image = new Image<Rgba32>(width, height);
+        image.ProcessPixelRows(rows =>
+        {
+            for (var y = 0; y < rows.Height; y++)
+            {
+                var row = rows.GetRowSpan(y);
+                for (var x = 0; x < row.Length; x++)
+                {
+                    var alpha = opaque ? (byte)255 : (byte)(255 * (x + y) / (width + height - 2));
+                    row[x] = new Rgba32((byte)(255 * x / width), (byte)(255 * y / height), (byte)((x ^ y) & 0xFF), alpha);
+                }
+            }
+        });
+        return image;
+    }
+
+    private static byte[] Encode(Image<Rgba32> image, SixLabors.ImageSharp.Formats.IImageEncoder encoder)
+    {
+        using (image)
+        {
+            using var stream = new MemoryStream();
+            image.Save(stream, encoder);
+            return stream.ToArray();
+        }
+    }
+
+    /// <summary>A well-formed PNG whose IDAT holds a zlib stream of an unknown method (its CRC correct): containers check out, pixels do not.</summary>
+    private static byte[] PngWithUndecodableData()
+    {
+        var png = Encode(Gradient(64, 48, opaque: true), new PngEncoder());
+        for (var at = 8; at + 12 <= png.Length;)
+        {
+            var length = (int)BinaryPrimitives.ReadUInt32BigEndian(png.AsSpan(at));
+            if (png.AsSpan(at + 4, 4).SequenceEqual("IDAT"u8))
+            {
+                // Compression method 15 (reserved) with a header checksum that holds.
+                png[at + 8] = 0x7F;
+                png[at + 9] = (byte)(31 - ((0x7F << 8) % 31));
+                var crc = System.IO.Hashing.Crc32.HashToUInt32(png.AsSpan(at + 4, length + 4));
+                BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(at + 8 + length), crc);
+                return png;
+            }
+
+            at += 12 + length;
+        }
+
+        throw new InvalidOperationException("no IDAT");
+    }
+
+    private static double MeanDifference(Image<Rgba32> actual, Image<Rgba32> expected)
+    {
+        using var scaled = expected.Clone(context => context.Resize(actual.Width, actual.Height));
+        long total = 0;
+        long counted = 0;
+        for (var y = 0; y < actual.Height; y++)
+        {
+            for (var x = 0; x < actual.Width; x++)
+            {
+                // A transparent pixel's colour is undefined: only opaque pixels are compared.
+                var (a, b) = (actual[x, y], scaled[x, y]);
+                if (a.A == 255 && b.A == 255)
+                {
+                    total += Math.Abs(a.R - b.R) + Math.Abs(a.G - b.G) + Math.Abs(a.B - b.B);
+                    counted++;
+                }
+            }
+        }
+
+        Assert.True(counted > 0, "no opaque pixel to compare");
+        return total / (3.0 * counted);
+    }
+}
