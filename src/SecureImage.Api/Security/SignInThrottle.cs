@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
-using System.Runtime.InteropServices;
 using System.Diagnostics.Metrics;
 using System.Net;
 using Microsoft.Extensions.Options;
 using SecureImage.Api.Telemetry;
+using SecureImage.Core.Threading;
 
 namespace SecureImage.Api.Security;
 
@@ -147,8 +147,7 @@ internal sealed class SignInThrottle(TimeProvider timeProvider, IOptions<AdminOp
 /// </summary>
 internal sealed class PasswordCheckGate : IDisposable
 {
-    private const int LowestPriority = 19;
-    private readonly BlockingCollection<(Func<bool> Check, TaskCompletionSource<bool> Done)> _queue = [];
+    private readonly LowPriorityWorkers _workers;
     private readonly int _capacity;
     private int _admitted;
 
@@ -156,10 +155,7 @@ internal sealed class PasswordCheckGate : IDisposable
     {
         var settings = options.Value;
         _capacity = settings.MaxConcurrentPasswordChecks + settings.MaxQueuedPasswordChecks;
-        for (var i = 0; i < settings.MaxConcurrentPasswordChecks; i++)
-        {
-            new Thread(Work) { IsBackground = true, Name = "secureimage-password-check" }.Start();
-        }
+        _workers = new LowPriorityWorkers(settings.MaxConcurrentPasswordChecks, "secureimage-password-check");
     }
 
     /// <summary>Checks running or waiting now.</summary>
@@ -174,57 +170,23 @@ internal sealed class PasswordCheckGate : IDisposable
             return null;
         }
 
-        var done = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _queue.Add((check, done), CancellationToken.None);
-
-        // An abandoned check still runs and holds its place until it has: the bound counts work, not waiters.
-        return await done.Task.WaitAsync(cancellationToken);
-    }
-
-    public void Dispose() => _queue.CompleteAdding();
-
-    private void Work()
-    {
-        LowerThisThreadsPriority();
-        foreach (var (check, done) in _queue.GetConsumingEnumerable())
+        var done = _workers.RunAsync(() =>
         {
             try
             {
-                done.TrySetResult(check());
-            }
-            catch (Exception ex)
-            {
-                done.TrySetException(ex);
+                return check();
             }
             finally
             {
                 Interlocked.Decrement(ref _admitted);
             }
-        }
+        });
+
+        // An abandoned check still runs and holds its place until it has: the bound counts work, not waiters.
+        return await done.WaitAsync(cancellationToken);
     }
 
-    /// <summary>Linux schedules threads as tasks: nice 19 for this one only. Elsewhere the check keeps normal priority.</summary>
-    private static void LowerThisThreadsPriority()
-    {
-        if (OperatingSystem.IsLinux())
-        {
-            try
-            {
-                _ = SetPriority(0, GetThreadId(), LowestPriority);
-            }
-            catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
-            {
-                // An unusual libc: the bound on concurrent checks still holds.
-            }
-        }
-    }
-
-    // DllImport rather than LibraryImport: blittable ints need no marshalling code, and no unsafe blocks in this project.
-    [DllImport("libc", EntryPoint = "setpriority")]
-    private static extern int SetPriority(int which, int who, int priority);
-
-    [DllImport("libc", EntryPoint = "gettid")]
-    private static extern int GetThreadId();
+    public void Dispose() => _workers.Dispose();
 }
 
 /// <summary>Admin sign-in figures on the service meter: failed attempts by a stable reason (never a user name or address).</summary>

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using SecureImage.Core.Threading;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats;
 using SixLabors.ImageSharp.Formats.Gif;
@@ -68,11 +69,12 @@ public sealed class PreviewUnavailableException : Exception
 /// ever decoded, each by its own decoder (never by detection), with metadata ignored (no EXIF, XMP or ICC
 /// parsing), under an allocation limit sized from the pixel limit, a bounded number at a time, and a timeout.
 /// </summary>
-public sealed class PreviewRenderer
+public sealed class PreviewRenderer : IDisposable
 {
     private const int BytesPerPixel = 4;
     private readonly PreviewRendererOptions _options;
     private readonly SemaphoreSlim _slots;
+    private readonly LowPriorityWorkers _workers;
     private readonly Configuration _configuration;
 
     public PreviewRenderer(PreviewRendererOptions options)
@@ -80,6 +82,10 @@ public sealed class PreviewRenderer
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
         _slots = new SemaphoreSlim(options.MaxConcurrentDecodes, options.MaxConcurrentDecodes);
+
+        // Decodes run at the lowest CPU priority: on a busy instance uploads and downloads keep the cores and
+        // previews wait (issue 17: upload throughput with previews on stays that of previews off).
+        _workers = new LowPriorityWorkers(options.MaxConcurrentDecodes, "secureimage-preview-decode");
 
         // One image's pixels as Rgba32, with room for a JPEG's padding to whole blocks: larger buffers are refused.
         AllocationLimitMegabytes = (int)Math.Min(int.MaxValue, (options.Limits.MaxPixels * BytesPerPixel * 21 / 20 / (1024 * 1024)) + 4);
@@ -104,7 +110,7 @@ public sealed class PreviewRenderer
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         using var timeout = new CancellationTokenSource(_options.DecodeTimeout);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-        var work = Task.Run(() => Render(sanitized, format, linked.Token), linked.Token);
+        var work = _workers.RunAsync(() => Render(sanitized, format, linked.Token));
 
         // The slot is held until the decode really ends, even when its caller stops waiting.
         _ = work.ContinueWith(_ => _slots.Release(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
@@ -128,6 +134,8 @@ public sealed class PreviewRenderer
             throw new PreviewUnavailableException("The image could not be decoded.", ex);
         }
     }
+
+    public void Dispose() => _workers.Dispose();
 
     private RenderedPreview Render(ReadOnlyMemory<byte> sanitized, ImageFormat format, CancellationToken cancellationToken)
     {
