@@ -13,8 +13,6 @@ using System.Globalization;
 /// </remarks>
 internal sealed class CpuMonitor(IReadOnlyList<(string Name, int Pid)> processes, int ticksPerSecond)
 {
-    public IReadOnlyList<(string Name, int Pid)> Processes => processes;
-
     public static CpuMonitor? Parse(IReadOnlyList<string> specs, int ticksPerSecond)
     {
         var processes = new List<(string, int)>();
@@ -33,7 +31,7 @@ internal sealed class CpuMonitor(IReadOnlyList<(string Name, int Pid)> processes
         return new CpuMonitor(processes, ticksPerSecond);
     }
 
-    /// <summary>CPU seconds of each tree so far, in the order of <see cref="Processes"/>; -1 where the process is gone.</summary>
+    /// <summary>CPU seconds of each tree so far, in the order given; -1 where the process is gone.</summary>
     public double[] Snapshot()
     {
         var stats = ReadAll();
