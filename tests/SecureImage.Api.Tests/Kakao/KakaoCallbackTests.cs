@@ -47,7 +47,9 @@ public sealed class KakaoCallbackTests : IAsyncLifetime
 
         await using var second = KakaoTestHost.Create(_kakao, shared);
         _ = second.Services; // starts the host: its worker and sender pick up what the first left
-        await KakaoTestHost.EventuallyAsync(async () => (await CallbackAsync(shared, requestId)).State == KakaoCallbackState.Sent);
+        await KakaoTestHost.EventuallyAsync(
+            async () => (await CallbackAsync(shared, requestId)).State == KakaoCallbackState.Sent,
+            describe: async () => $"fetch row: {await QueryAsync(shared, "SELECT state || ' attempts=' || attempts || ' next=' || next_attempt_at || ' lease=' || IFNULL(lease_until, 'none') || ' error=' || IFNULL(last_error, 'none') FROM kakao_fetches")}, second clock {second.Time.GetUtcNow().ToUnixTimeMilliseconds()}");
 
         var callback = Assert.Single(_kakao.Callbacks);
         Assert.Equal("/callback/restart", callback.Path);

@@ -115,12 +115,16 @@ internal static class KakaoTestHost
         response.Data("imageIds").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(Guid.Parse).ToList();
 
     /// <summary>Polls until <paramref name="condition"/> holds (background work), failing after <paramref name="seconds"/>.</summary>
-    public static async Task EventuallyAsync(Func<Task<bool>> condition, double seconds = 30)
+    public static async Task EventuallyAsync(Func<Task<bool>> condition, double seconds = 30, Func<Task<string>>? describe = null)
     {
         var until = DateTime.UtcNow.AddSeconds(seconds);
         while (!await condition())
         {
-            Assert.True(DateTime.UtcNow < until, "The condition did not hold in time.");
+            if (DateTime.UtcNow >= until)
+            {
+                Assert.Fail("The condition did not hold in time." + (describe is null ? "" : " " + await describe()));
+            }
+
             await Task.Delay(100);
         }
     }

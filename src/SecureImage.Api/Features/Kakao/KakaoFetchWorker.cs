@@ -39,11 +39,9 @@ internal sealed class KakaoFetchWorker(
                 IReadOnlyList<KakaoFetchClaim> claims;
                 try
                 {
-                    claims = await queue.ClaimDueAsync(timeProvider.GetUtcNow(), settings.FetchLease, free, stoppingToken);
-                }
-                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-                {
-                    break;
+                    // Not cancelled by shutdown: a claim committed while its answer was cancelled would hold the
+                    // fetch for a whole lease. Claimed fetches see the stopping token and are released at once.
+                    claims = await queue.ClaimDueAsync(timeProvider.GetUtcNow(), settings.FetchLease, free, CancellationToken.None);
                 }
                 catch (CatalogUnavailableException ex)
                 {
@@ -148,9 +146,11 @@ internal sealed class KakaoFetchProcessor(
             KakaoLog.FetchStored(logger, fetch.Id, image.Id, claim.Attempt);
             return;
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        catch (Exception) when (stoppingToken.IsCancellationRequested)
         {
-            throw;
+            // Whatever a cancelled read surfaced as (OperationCanceledException, IOException, a truncated image),
+            // it is shutdown, not a failed attempt: released, not counted or backed off.
+            throw new OperationCanceledException(stoppingToken);
         }
         catch (Exception ex) when (Classify(ex) is { } classified)
         {
