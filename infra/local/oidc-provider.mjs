@@ -2,6 +2,9 @@
 // 127.0.0.1 port. One confidential client (code flow, PKCE required) and three users:
 //   viewer   — roles ["viewer"]      operator — roles ["operator"]      norole — no roles
 // Its development interactions are the login page: any of the user names above, any password.
+// Refresh tokens are issued on every sign-in and rotated on every use (the service's role recheck redeems them), and
+// PUT /test/roles/{user} with a JSON array of roles changes a user's roles while it runs (what an administrator
+// does at the provider), so the next token issued for that user carries them.
 //
 // Usage: node infra/local/oidc-provider.mjs REDIRECT_URI
 //   Prints one JSON line on stdout: {"issuer": "...", "clientId": "...", "clientSecret": "..."}; runs until killed.
@@ -41,7 +44,7 @@ const provider = new Provider(issuer, {
     client_secret: clientSecret,
     redirect_uris: [redirectUri],
     response_types: ['code'],
-    grant_types: ['authorization_code'],
+    grant_types: ['authorization_code', 'refresh_token'],
     token_endpoint_auth_method: 'client_secret_post',
   }],
   pkce: { methods: ['S256'], required: () => true },
@@ -53,6 +56,28 @@ const provider = new Provider(issuer, {
     : undefined),
   cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
   features: { devInteractions: { enabled: true } },
+  // Whatever the prompt (oidc-provider keeps offline_access only with prompt=consent): the service asks for it.
+  issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
+  rotateRefreshToken: () => true,
+});
+
+provider.use(async (ctx, next) => {
+  const match = /^\/test\/roles\/([a-z]+)$/.exec(ctx.path);
+  if (ctx.method !== 'PUT' || !match) {
+    await next();
+    return;
+  }
+
+  const chunks = [];
+  for await (const chunk of ctx.req) chunks.push(chunk);
+  const roles = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  if (!Object.hasOwn(users, match[1]) || !Array.isArray(roles)) {
+    ctx.status = 400;
+    return;
+  }
+
+  users[match[1]].roles = roles;
+  ctx.status = 204;
 });
 
 provider.listen(port, '127.0.0.1', () => {

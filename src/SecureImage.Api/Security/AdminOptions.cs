@@ -57,8 +57,21 @@ internal sealed class AdminOidcOptions
     /// <summary>Group id → role (<c>viewer</c> or <c>operator</c>), for providers without app roles.</summary>
     public Dictionary<string, string> GroupRoles { get; set; } = new(StringComparer.Ordinal);
 
-    /// <summary>Extra scopes beyond <c>openid profile</c>.</summary>
+    /// <summary>Extra scopes beyond <c>openid profile offline_access</c>.</summary>
     public string[] Scopes { get; set; } = [];
+
+    /// <summary>
+    /// How often a signed-in session asks the provider again (a refresh-token grant) whether the account still exists and
+    /// still holds its role. A role removed or changed at the provider, or a disabled account, ends the session within this
+    /// long; a session without a refresh token ends at its first recheck.
+    /// </summary>
+    public TimeSpan RoleRecheckInterval { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// While the provider cannot be reached, a session stays open for at most this long after its last successful check
+    /// (retried every minute); after that it ends. Zero: it ends at the first failed recheck.
+    /// </summary>
+    public TimeSpan RoleRecheckGrace { get; set; } = TimeSpan.FromMinutes(10);
 
     public bool Enabled => Authority is not null;
 }
@@ -118,6 +131,16 @@ internal sealed class ValidateAdminOptions(IHostEnvironment environment) : IVali
         if (string.IsNullOrWhiteSpace(oidc.RolesClaim) || string.IsNullOrWhiteSpace(oidc.GroupsClaim))
         {
             yield return "SecureImage:Admin:Oidc:RolesClaim and GroupsClaim must not be empty.";
+        }
+
+        if (oidc.RoleRecheckInterval < TimeSpan.FromSeconds(30) || oidc.RoleRecheckInterval > TimeSpan.FromHours(24))
+        {
+            yield return "SecureImage:Admin:Oidc:RoleRecheckInterval must be between 30 seconds and 24 hours.";
+        }
+
+        if (oidc.RoleRecheckGrace < TimeSpan.Zero || oidc.RoleRecheckGrace > TimeSpan.FromHours(24))
+        {
+            yield return "SecureImage:Admin:Oidc:RoleRecheckGrace must be between 0 and 24 hours.";
         }
 
         foreach (var (group, role) in oidc.GroupRoles)

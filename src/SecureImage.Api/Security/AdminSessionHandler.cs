@@ -13,7 +13,8 @@ namespace SecureImage.Api.Security;
 /// The dashboard session: the cookie holds a random 256-bit token and nothing else; the session (admin id, display name,
 /// role, credential stamp, sliding and absolute expiry) lives in the catalog under the token's SHA-256. Every request looks
 /// it up (no cache), so a sign-out on any instance ends the session on all of them at once, and a saved copy of the cookie
-/// answers 401 afterwards. A session also ends when the admin's password hash or role changes (its stamp no longer matches).
+/// answers 401 afterwards. A session also ends when the admin's password hash or role changes (its stamp no longer matches),
+/// and a provider's session when its periodic role recheck at the provider fails (<see cref="OidcRoleRecheck"/>).
 /// </summary>
 internal sealed partial class AdminSessionHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
@@ -22,6 +23,7 @@ internal sealed partial class AdminSessionHandler(
     IAdminSessionStore sessions,
     AdminSessionStamps stamps,
     IOptions<AdminOptions> adminOptions,
+    OidcRoleRecheck roleRecheck,
     TimeProvider timeProvider)
     : SignInAuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
@@ -56,6 +58,12 @@ internal sealed partial class AdminSessionHandler(
             return AuthenticateResult.Fail("The admin's credentials or role changed.");
         }
 
+        if (!await roleRecheck.KeepsSessionAsync(session, now, Context.RequestAborted))
+        {
+            await sessions.RevokeAsync(hash, now, Context.RequestAborted);
+            return AuthenticateResult.Fail("The provider no longer confirms the admin's role.");
+        }
+
         // Sliding: written at most every tenth of the idle timeout, not on every request.
         if (now - session.LastSeenAt >= settings.SessionIdleTimeout / 10)
         {
@@ -81,9 +89,14 @@ internal sealed partial class AdminSessionHandler(
         var stamp = user.FindFirstValue(StampClaim) ?? throw new InvalidOperationException("A session needs a credential stamp.");
         var token = RandomNumberGenerator.GetBytes(TokenBytes);
         var now = timeProvider.GetUtcNow();
-        await sessions.CreateAsync(
-            new AdminSessionRecord(SHA256.HashData(token), adminId, user.FindFirstValue(ClaimTypes.Name) ?? adminId, role, stamp, now, now, now + adminOptions.Value.SessionAbsoluteLifetime),
-            Context.RequestAborted);
+        var session = new AdminSessionRecord(SHA256.HashData(token), adminId, user.FindFirstValue(ClaimTypes.Name) ?? adminId, role, stamp, now, now, now + adminOptions.Value.SessionAbsoluteLifetime);
+        if (adminId.StartsWith(AdminSessionStamps.OidcPrefix, StringComparison.Ordinal))
+        {
+            var (refreshToken, recheckAfter) = roleRecheck.Start(properties?.GetParameter<string>(OidcRoleRecheck.RefreshTokenParameter), adminId, now);
+            session = session with { ProtectedRefreshToken = refreshToken, RoleCheckedAt = now, RecheckAfter = recheckAfter };
+        }
+
+        await sessions.CreateAsync(session, Context.RequestAborted);
 
         // Sign-ins are rare: the moment to drop sessions that ended more than a day ago.
         await sessions.PurgeAsync(now - TimeSpan.FromDays(1), Context.RequestAborted);

@@ -20,6 +20,7 @@ internal static partial class AdminSetup
         services.AddSingleton<SignInThrottle>();
         services.AddSingleton<PasswordCheckGate>();
         services.AddSingleton<AdminMetrics>();
+        services.AddSingleton<OidcRoleRecheck>();
         return services;
     }
 
@@ -66,6 +67,9 @@ internal static partial class AdminSetup
             o.Scope.Clear();
             o.Scope.Add("openid");
             o.Scope.Add("profile");
+
+            // A refresh token lets the session recheck the account's role at the provider (OidcRoleRecheck).
+            o.Scope.Add("offline_access");
             foreach (var scope in oidc.Scopes)
             {
                 o.Scope.Add(scope);
@@ -99,7 +103,7 @@ internal static partial class AdminSetup
     private static Task ToAdminPrincipalAsync(Microsoft.AspNetCore.Authentication.OpenIdConnect.TokenValidatedContext context, AdminOidcOptions oidc)
     {
         var provider = context.Principal!;
-        var subject = provider.FindFirstValue("oid") ?? provider.FindFirstValue("sub");
+        var subject = SubjectOf(provider);
         var role = RoleFrom(provider, oidc);
         if (string.IsNullOrEmpty(subject) || subject.Length > 200 || subject.Any(char.IsControl) || role is null)
         {
@@ -124,8 +128,12 @@ internal static partial class AdminSetup
             AdminDefaults.RoleClaim);
         context.Principal = new ClaimsPrincipal(identity);
         context.Properties!.RedirectUri = AdminDefaults.SignedInPath;
+        context.Properties.SetParameter(OidcRoleRecheck.RefreshTokenParameter, context.TokenEndpointResponse?.RefreshToken);
         return Task.CompletedTask;
     }
+
+    /// <summary>The stable id of the account: Entra's object id <c>oid</c>, else <c>sub</c>.</summary>
+    internal static string? SubjectOf(ClaimsPrincipal provider) => provider.FindFirstValue("oid") ?? provider.FindFirstValue("sub");
 
     /// <summary>Operator wins over viewer; roles come from the roles claim and from groups mapped in configuration.</summary>
     internal static string? RoleFrom(ClaimsPrincipal provider, AdminOidcOptions oidc)

@@ -23,8 +23,8 @@ public sealed class PostgresAdminSessionStore : IAdminSessionStore
     {
         ArgumentNullException.ThrowIfNull(session);
         await using var insert = Command(connection, """
-            INSERT INTO admin_sessions (token_hash, admin_id, display_name, role, stamp, created_at, last_seen_at, absolute_expires_at)
-            VALUES (@hash, @admin, @name, @role, @stamp, @created, @seen, @expires);
+            INSERT INTO admin_sessions (token_hash, admin_id, display_name, role, stamp, created_at, last_seen_at, absolute_expires_at, refresh_token, role_checked_at, recheck_after)
+            VALUES (@hash, @admin, @name, @role, @stamp, @created, @seen, @expires, @refresh, @checked, @recheck);
             """);
         Add(insert, "hash", NpgsqlDbType.Bytea, session.TokenHash);
         Add(insert, "admin", NpgsqlDbType.Text, session.AdminId);
@@ -34,6 +34,9 @@ public sealed class PostgresAdminSessionStore : IAdminSessionStore
         Add(insert, "created", NpgsqlDbType.TimestampTz, PostgresImageCatalog.Time(session.CreatedAt));
         Add(insert, "seen", NpgsqlDbType.TimestampTz, PostgresImageCatalog.Time(session.LastSeenAt));
         Add(insert, "expires", NpgsqlDbType.TimestampTz, PostgresImageCatalog.Time(session.AbsoluteExpiresAt));
+        Add(insert, "refresh", NpgsqlDbType.Text, session.ProtectedRefreshToken);
+        Add(insert, "checked", NpgsqlDbType.TimestampTz, session.RoleCheckedAt?.ToUniversalTime());
+        Add(insert, "recheck", NpgsqlDbType.TimestampTz, session.RecheckAfter?.ToUniversalTime());
         await insert.ExecuteNonQueryAsync(cancellationToken);
         return true;
     }, cancellationToken);
@@ -41,7 +44,7 @@ public sealed class PostgresAdminSessionStore : IAdminSessionStore
     public Task<AdminSessionRecord?> FindAsync(byte[] tokenHash, CancellationToken cancellationToken) => RunAsync(async connection =>
     {
         await using var select = Command(connection, """
-            SELECT admin_id, display_name, role, stamp, created_at, last_seen_at, absolute_expires_at
+            SELECT admin_id, display_name, role, stamp, created_at, last_seen_at, absolute_expires_at, refresh_token, role_checked_at, recheck_after
               FROM admin_sessions WHERE token_hash = @hash AND revoked_at IS NULL;
             """);
         Add(select, "hash", NpgsqlDbType.Bytea, tokenHash);
@@ -59,7 +62,10 @@ public sealed class PostgresAdminSessionStore : IAdminSessionStore
             reader.GetString(3),
             PostgresImageCatalog.FromTime(reader, 4),
             PostgresImageCatalog.FromTime(reader, 5),
-            PostgresImageCatalog.FromTime(reader, 6));
+            PostgresImageCatalog.FromTime(reader, 6),
+            reader.IsDBNull(7) ? null : reader.GetString(7),
+            reader.IsDBNull(8) ? null : PostgresImageCatalog.FromTime(reader, 8),
+            reader.IsDBNull(9) ? null : PostgresImageCatalog.FromTime(reader, 9));
     }, cancellationToken);
 
     public Task TouchAsync(byte[] tokenHash, DateTimeOffset at, CancellationToken cancellationToken) => RunAsync(async connection =>
@@ -70,9 +76,31 @@ public sealed class PostgresAdminSessionStore : IAdminSessionStore
         return await update.ExecuteNonQueryAsync(cancellationToken);
     }, cancellationToken);
 
+    public Task<bool> ClaimRecheckAsync(byte[] tokenHash, DateTimeOffset seenRecheckAfter, DateTimeOffset retryAfter, CancellationToken cancellationToken) => RunAsync(async connection =>
+    {
+        await using var update = Command(connection, "UPDATE admin_sessions SET recheck_after = @retry WHERE token_hash = @hash AND revoked_at IS NULL AND recheck_after = @seen;");
+        Add(update, "hash", NpgsqlDbType.Bytea, tokenHash);
+        Add(update, "seen", NpgsqlDbType.TimestampTz, PostgresImageCatalog.Time(seenRecheckAfter));
+        Add(update, "retry", NpgsqlDbType.TimestampTz, PostgresImageCatalog.Time(retryAfter));
+        return await update.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }, cancellationToken);
+
+    public Task RecordRecheckAsync(byte[] tokenHash, string? protectedRefreshToken, DateTimeOffset checkedAt, DateTimeOffset nextRecheckAfter, CancellationToken cancellationToken) => RunAsync(async connection =>
+    {
+        await using var update = Command(connection, """
+            UPDATE admin_sessions SET refresh_token = COALESCE(@refresh, refresh_token), role_checked_at = @checked, recheck_after = @next
+             WHERE token_hash = @hash AND revoked_at IS NULL;
+            """);
+        Add(update, "hash", NpgsqlDbType.Bytea, tokenHash);
+        Add(update, "refresh", NpgsqlDbType.Text, protectedRefreshToken);
+        Add(update, "checked", NpgsqlDbType.TimestampTz, PostgresImageCatalog.Time(checkedAt));
+        Add(update, "next", NpgsqlDbType.TimestampTz, PostgresImageCatalog.Time(nextRecheckAfter));
+        return await update.ExecuteNonQueryAsync(cancellationToken);
+    }, cancellationToken);
+
     public Task<bool> RevokeAsync(byte[] tokenHash, DateTimeOffset at, CancellationToken cancellationToken) => RunAsync(async connection =>
     {
-        await using var update = Command(connection, "UPDATE admin_sessions SET revoked_at = @at WHERE token_hash = @hash AND revoked_at IS NULL;");
+        await using var update = Command(connection, "UPDATE admin_sessions SET revoked_at = @at, refresh_token = NULL WHERE token_hash = @hash AND revoked_at IS NULL;");
         Add(update, "hash", NpgsqlDbType.Bytea, tokenHash);
         Add(update, "at", NpgsqlDbType.TimestampTz, PostgresImageCatalog.Time(at));
         return await update.ExecuteNonQueryAsync(cancellationToken) == 1;

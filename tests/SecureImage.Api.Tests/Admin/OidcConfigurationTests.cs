@@ -105,6 +105,30 @@ public sealed class OidcConfigurationTests
         Assert.True(Validate("Production", new AdminOptions { LocalSignInEnabled = false, Oidc = { Authority = new Uri(Authority), ClientId = ClientId } }).Succeeded);
     }
 
+    [Theory]
+    [InlineData("00:00:29", "00:10:00", "RoleRecheckInterval")]
+    [InlineData("1.00:00:01", "00:10:00", "RoleRecheckInterval")]
+    [InlineData("00:10:00", "-00:00:01", "RoleRecheckGrace")]
+    [InlineData("00:10:00", "1.00:00:01", "RoleRecheckGrace")]
+    [InlineData("00:00:30", "00:00:00", null)]
+    [InlineData("1.00:00:00", "1.00:00:00", null)]
+    public void A_role_recheck_interval_or_grace_out_of_range_refuses_the_start(string interval, string grace, string? refused)
+    {
+        var result = Validate("Production", new AdminOptions
+        {
+            Oidc = { Authority = new Uri(Authority), ClientId = ClientId, RoleRecheckInterval = TimeSpan.Parse(interval, System.Globalization.CultureInfo.InvariantCulture), RoleRecheckGrace = TimeSpan.Parse(grace, System.Globalization.CultureInfo.InvariantCulture) },
+        });
+
+        if (refused is null)
+        {
+            Assert.True(result.Succeeded, result.FailureMessage);
+        }
+        else
+        {
+            Assert.Contains("SecureImage:Admin:Oidc:" + refused, result.FailureMessage, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task An_http_authority_outside_development_refuses_the_start_in_one_line()
     {

@@ -61,6 +61,42 @@ public sealed class OidcSignInBrowserTests
         Assert.EndsWith("/admin/sign-in", page.Url, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_role_removed_or_changed_at_the_provider_ends_the_session_at_the_next_recheck_while_an_unchanged_one_goes_on()
+    {
+        await using var run = await Run.StartAsync();
+        var viewer = await run.SignInAsync("viewer");
+        var @operator = await run.SignInAsync("operator");
+        var second = await run.SignInAsync("operator");
+
+        await run.Provider.SetRolesAsync("operator", "viewer");
+        Assert.Equal(200, await StatusAsync(@operator)); // not due yet: the session still has its role
+
+        run.Advance(RecheckInterval);
+        Assert.Equal(401, await StatusAsync(@operator)); // the provider now says viewer: a changed role ends the session
+        Assert.Equal(401, await StatusAsync(@operator)); // revoked in the catalog, not refused once
+        Assert.Equal(200, await StatusAsync(viewer)); // rechecked and confirmed; the rotated refresh token is kept
+
+        await run.Provider.SetRolesAsync("operator");
+        run.Advance(RecheckInterval);
+        Assert.Equal(401, await StatusAsync(second)); // no role at all
+        Assert.Equal(200, await StatusAsync(viewer)); // the second recheck redeems the rotated token (the old one is spent)
+    }
+
+    [Fact]
+    public async Task While_the_provider_is_down_a_session_is_kept_for_its_grace_and_then_ended()
+    {
+        await using var run = await Run.StartAsync();
+        var viewer = await run.SignInAsync("viewer");
+
+        run.Provider.Stop();
+        run.Advance(RecheckInterval);
+        Assert.Equal(200, await StatusAsync(viewer)); // recheck due, provider unreachable: kept within the 10-minute grace
+
+        run.Advance(TimeSpan.FromMinutes(10));
+        Assert.Equal(401, await StatusAsync(viewer)); // past the grace: ended
+    }
+
     [Theory]
     [InlineData("state")]
     [InlineData("nonce")]
@@ -90,6 +126,12 @@ public sealed class OidcSignInBrowserTests
         Assert.EndsWith("/admin/sign-in", page.Url, StringComparison.Ordinal);
     }
 
+    /// <summary>The default <c>Admin:Oidc:RoleRecheckInterval</c> and a second.</summary>
+    private static readonly TimeSpan RecheckInterval = TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(1);
+
+    /// <summary>The status of a dashboard API read made by the page's own session.</summary>
+    private static Task<int> StatusAsync(IPage page) => page.EvaluateAsync<int>("async () => (await fetch('/admin/api/session')).status");
+
     private sealed class Run : IAsyncDisposable
     {
         private readonly OidcTestProvider _provider;
@@ -107,6 +149,11 @@ public sealed class OidcSignInBrowserTests
         }
 
         public string BaseUrl { get; }
+
+        public OidcTestProvider Provider => _provider;
+
+        /// <summary>Moves the service's clock on (it keeps flowing); the provider's tokens stay on real time.</summary>
+        public void Advance(TimeSpan by) => _factory.Time.Advance(by);
 
         public List<string> ConsoleErrors { get; } = [];
 

@@ -54,6 +54,21 @@ internal sealed class OidcTestProvider : IDisposable
         return new OidcTestProvider(process, new Uri(ready.GetProperty("issuer").GetString()!), ready.GetProperty("clientId").GetString()!, ready.GetProperty("clientSecret").GetString()!);
     }
 
+    /// <summary>Changes <paramref name="user"/>'s roles at the provider, as its administrator would.</summary>
+    public async Task SetRolesAsync(string user, params string[] roles)
+    {
+        using var http = new HttpClient { BaseAddress = Issuer };
+        var response = await http.PutAsync($"/test/roles/{user}", new StringContent(JsonSerializer.Serialize(roles)));
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+    }
+
+    /// <summary>Stops the provider (an outage); <see cref="Dispose"/> after this is a no-op.</summary>
+    public void Stop()
+    {
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit(10_000);
+    }
+
     /// <summary>A free loopback port for the service, chosen before it starts (the provider must know the redirect URI first).</summary>
     public static int FreePort()
     {

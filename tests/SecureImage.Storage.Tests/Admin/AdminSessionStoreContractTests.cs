@@ -65,6 +65,52 @@ public abstract class AdminSessionStoreContractTests
         Assert.NotNull(await store.FindAsync(open.TokenHash, CancellationToken.None));
     }
 
+    [Fact]
+    public async Task A_provider_session_keeps_its_recheck_fields_and_only_one_of_two_concurrent_claims_takes_its_recheck()
+    {
+        var store = await CreateMigratedStoreAsync();
+        var session = NewSession() with { AdminId = "oidc:subject-1", ProtectedRefreshToken = "protected-1", RoleCheckedAt = T0, RecheckAfter = T0.AddMinutes(10) };
+        await store.CreateAsync(session, CancellationToken.None);
+        var found = (await store.FindAsync(session.TokenHash, CancellationToken.None))!;
+        Assert.Equal(("protected-1", T0, T0.AddMinutes(10)), (found.ProtectedRefreshToken, found.RoleCheckedAt, found.RecheckAfter));
+
+        var claims = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Task.Run(() =>
+            store.ClaimRecheckAsync(session.TokenHash, T0.AddMinutes(10), T0.AddMinutes(11 + i), CancellationToken.None))));
+        Assert.Equal(1, claims.Count(c => c));
+        Assert.False(await store.ClaimRecheckAsync(session.TokenHash, T0.AddMinutes(10), T0.AddMinutes(30), CancellationToken.None));
+
+        // A recheck without a rotated token keeps the old one; with one, it replaces it.
+        await store.RecordRecheckAsync(session.TokenHash, null, T0.AddMinutes(10), T0.AddMinutes(20), CancellationToken.None);
+        found = (await store.FindAsync(session.TokenHash, CancellationToken.None))!;
+        Assert.Equal(("protected-1", T0.AddMinutes(10), T0.AddMinutes(20)), (found.ProtectedRefreshToken, found.RoleCheckedAt, found.RecheckAfter));
+        await store.RecordRecheckAsync(session.TokenHash, "protected-2", T0.AddMinutes(20), T0.AddMinutes(30), CancellationToken.None);
+        Assert.Equal("protected-2", (await store.FindAsync(session.TokenHash, CancellationToken.None))!.ProtectedRefreshToken);
+
+        // Local sessions carry none of it.
+        var local = NewSession();
+        await store.CreateAsync(local, CancellationToken.None);
+        found = (await store.FindAsync(local.TokenHash, CancellationToken.None))!;
+        Assert.Equal((null, null, null), (found.ProtectedRefreshToken, found.RoleCheckedAt, found.RecheckAfter));
+    }
+
+    [Fact]
+    public async Task A_revoked_session_forgets_its_refresh_token_and_can_no_longer_be_claimed_or_recorded()
+    {
+        var store = await CreateMigratedStoreAsync();
+        var session = NewSession() with { AdminId = "oidc:subject-2", ProtectedRefreshToken = "protected-1", RoleCheckedAt = T0, RecheckAfter = T0.AddMinutes(10) };
+        await store.CreateAsync(session, CancellationToken.None);
+
+        Assert.True(await store.RevokeAsync(session.TokenHash, T0.AddMinutes(1), CancellationToken.None));
+
+        Assert.False(await store.ClaimRecheckAsync(session.TokenHash, T0.AddMinutes(10), T0.AddMinutes(11), CancellationToken.None));
+        await store.RecordRecheckAsync(session.TokenHash, "protected-2", T0.AddMinutes(10), T0.AddMinutes(20), CancellationToken.None);
+        Assert.Null(await store.FindAsync(session.TokenHash, CancellationToken.None));
+        Assert.Null(await RawRefreshTokenAsync(session.TokenHash));
+    }
+
+    /// <summary>The refresh_token column as stored, read past the store (revoked rows are invisible to it).</summary>
+    protected abstract Task<string?> RawRefreshTokenAsync(byte[] tokenHash);
+
     private static AdminSessionRecord NewSession() =>
         new(SHA256.HashData(RandomNumberGenerator.GetBytes(32)), "local:officer", "officer", "operator", "local:0123abcd", T0, T0, T0.AddHours(8));
 }
@@ -84,6 +130,16 @@ public sealed class SqliteAdminSessionStoreContractTests : AdminSessionStoreCont
         var options = new SqliteCatalogOptions { ConnectionString = $"Data Source={Path.Combine(_directory, "catalog.db")}" };
         await new SqliteImageCatalog(options).MigrateAsync(CancellationToken.None);
         return new SqliteAdminSessionStore(options);
+    }
+
+    protected override async Task<string?> RawRefreshTokenAsync(byte[] tokenHash)
+    {
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(_directory, "catalog.db")};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT refresh_token FROM admin_sessions WHERE token_hash = $hash;";
+        command.Parameters.AddWithValue("$hash", tokenHash);
+        return await command.ExecuteScalarAsync() as string;
     }
 }
 
@@ -106,5 +162,14 @@ public sealed class PostgresAdminSessionStoreContractTests : AdminSessionStoreCo
         var catalog = _postgres!.NewCatalog();
         await catalog.MigrateAsync(TestTimeout.OneMinute);
         return new PostgresAdminSessionStore(catalog);
+    }
+
+    protected override async Task<string?> RawRefreshTokenAsync(byte[] tokenHash)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(_postgres!.Database.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand("SELECT refresh_token FROM admin_sessions WHERE token_hash = @hash;", connection);
+        command.Parameters.AddWithValue("hash", tokenHash);
+        return await command.ExecuteScalarAsync() as string;
     }
 }
