@@ -31,6 +31,14 @@ public interface IImageCatalog
     Task<ImageRecord?> FindImageAsync(Guid imageId, CancellationToken cancellationToken);
 
     /// <summary>
+    /// The read of a download by link: returns the image as <see cref="FindImageAsync"/> does (null when unknown) and, when it is
+    /// servable at <paramref name="at"/> (active and not expired), appends its <c>image.downloaded</c> event (actor
+    /// <paramref name="actor"/>, reason <paramref name="reason"/>) in the same statement: one round trip per download on
+    /// PostgreSQL. An image that is not servable gets no event.
+    /// </summary>
+    Task<ImageRecord?> FindImageForDownloadAsync(Guid imageId, DateTimeOffset at, string actor, string? reason, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Makes the image expire now (if later) with a pending erase reason (the first one recorded
     /// stays), so nothing serves it any more even if the erase itself is interrupted, and says in the
     /// same step whether it may be erased now or is on legal hold (then it is erased after the release).

@@ -229,6 +229,25 @@ public sealed partial class PostgresImageCatalog : IImageCatalog, IRetentionCata
         return await reader.ReadAsync(cancellationToken) ? ReadImage(reader) : null;
     }, cancellationToken);
 
+    public Task<ImageRecord?> FindImageForDownloadAsync(Guid imageId, DateTimeOffset at, string actor, string? reason, CancellationToken cancellationToken) => RunAsync(async connection =>
+    {
+        // The INSERT sees the same snapshot as the SELECT: the event is written exactly when the row read is servable.
+        await using var command = Command(connection, null, $"""
+            WITH image AS (SELECT {ImageReadColumns} FROM images WHERE id = @id),
+                 audit AS (INSERT INTO audit_events (at, kind, bot_id, image_id, consent_id, actor, reason)
+                           SELECT @at, @kind, bot_id, id, consent_id, @actor, @reason FROM image
+                            WHERE state = 'active' AND expires_at > @at)
+            SELECT {ImageReadColumns} FROM image;
+            """);
+        Add(command, "id", NpgsqlDbType.Uuid, imageId);
+        Add(command, "at", NpgsqlDbType.TimestampTz, Time(at));
+        Add(command, "kind", NpgsqlDbType.Text, AuditKinds.ImageDownloaded);
+        Add(command, "actor", NpgsqlDbType.Text, actor);
+        Add(command, "reason", NpgsqlDbType.Text, reason);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadImage(reader) : null;
+    }, cancellationToken);
+
     public Task<EraseDecision> RequestEraseAsync(Guid imageId, string reason, string actor, DateTimeOffset at, CancellationToken cancellationToken) => RunAsync(async connection =>
     {
         // The UPDATE locks the row until commit: the state it returns is the state the pending reason

@@ -213,6 +213,18 @@ public sealed partial class SqliteImageCatalog : IImageCatalog, IRetentionCatalo
         return await reader.ReadAsync(cancellationToken) ? ReadImage(reader) : null;
     });
 
+    public async Task<ImageRecord?> FindImageForDownloadAsync(Guid imageId, DateTimeOffset at, string actor, string? reason, CancellationToken cancellationToken)
+    {
+        // In-process: two statements cost no round trip. The event follows the read, as it did before the combined call.
+        var image = await FindImageAsync(imageId, cancellationToken);
+        if (image is { State: ImageState.Active } && !image.IsGone(at))
+        {
+            await AppendAuditAsync(new AuditEvent(at, AuditKinds.ImageDownloaded, image.BotId, image.Id, image.ConsentId, actor, reason), cancellationToken);
+        }
+
+        return image;
+    }
+
     public Task<EraseDecision> RequestEraseAsync(Guid imageId, string reason, string actor, DateTimeOffset at, CancellationToken cancellationToken) => RunAsync(async connection =>
     {
         // BEGIN IMMEDIATE (the default here) holds the write lock from the start: the state returned is

@@ -384,6 +384,35 @@ public abstract class CatalogContractTests
     }
 
     [Fact]
+    public async Task A_download_read_records_its_event_only_while_the_image_is_servable()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var consent = await AddConsentAsync(catalog, "bot-a");
+        var served = await AddImageAsync(catalog, NewImage(consent) with { ExpiresAt = T0.AddMinutes(10) });
+        var held = await AddImageAsync(catalog, NewImage(consent) with { ExpiresAt = T0.AddMinutes(10) });
+        Assert.Equal(HoldOutcome.Held, await ((IRetentionCatalog)catalog).PlaceHoldAsync(held.Id, "bot:bot-a", "privacy", T0.AddMinutes(1), CancellationToken.None));
+        var erased = await AddImageAsync(catalog, NewImage(consent) with { ExpiresAt = T0.AddMinutes(10) });
+        await catalog.RequestEraseAsync(erased.Id, "deleted-by-bot", "bot:bot-a", T0.AddMinutes(1), CancellationToken.None);
+        await catalog.MarkErasedAsync(erased.Id, "deleted-by-bot", "system:eraser", T0.AddMinutes(1), CancellationToken.None);
+
+        var read = await catalog.FindImageForDownloadAsync(served.Id, T0.AddMinutes(2), "link", null, CancellationToken.None);
+        var atExpiry = await catalog.FindImageForDownloadAsync(served.Id, T0.AddMinutes(10), "link", null, CancellationToken.None);
+        var heldRead = await catalog.FindImageForDownloadAsync(held.Id, T0.AddMinutes(2), "link", null, CancellationToken.None);
+        var erasedRead = await catalog.FindImageForDownloadAsync(erased.Id, T0.AddMinutes(2), "link", null, CancellationToken.None);
+
+        var found = (await catalog.FindImageAsync(served.Id, CancellationToken.None))!;
+        Assert.Equal((found.Id, found.State, found.ExpiresAt, found.BlobName), (read!.Id, read.State, read.ExpiresAt, read.BlobName));
+        Assert.Equal(found.WrappedKey!.KeyId, read.WrappedKey!.KeyId);
+        Assert.Equal(found.WrappedKey.Ciphertext, read.WrappedKey.Ciphertext);
+        Assert.Equal((ImageState.Active, ImageState.Held, ImageState.Erased), (atExpiry!.State, heldRead!.State, erasedRead!.State));
+        Assert.Null(await catalog.FindImageForDownloadAsync(Guid.NewGuid(), T0.AddMinutes(2), "link", null, CancellationToken.None));
+        var downloads = (await catalog.GetHistoryAsync(served.Id, CancellationToken.None)).Where(e => e.Kind == AuditKinds.ImageDownloaded).ToList();
+        Assert.Equal([new AuditEvent(T0.AddMinutes(2), AuditKinds.ImageDownloaded, "bot-a", served.Id, consent.Id, "link", null)], downloads);
+        Assert.DoesNotContain(await catalog.GetHistoryAsync(held.Id, CancellationToken.None), e => e.Kind == AuditKinds.ImageDownloaded);
+        Assert.DoesNotContain(await catalog.GetHistoryAsync(erased.Id, CancellationToken.None), e => e.Kind == AuditKinds.ImageDownloaded);
+    }
+
+    [Fact]
     public async Task History_lists_an_images_events_oldest_first()
     {
         var catalog = await CreateMigratedCatalogAsync();

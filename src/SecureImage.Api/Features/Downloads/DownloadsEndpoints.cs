@@ -74,13 +74,19 @@ internal static partial class DownloadsEndpoints
         response.Headers.XContentTypeOptions = "nosniff";
         response.Headers["Referrer-Policy"] = "no-referrer";
 
-        var now = timeProvider.GetUtcNow();
+        // Whole milliseconds, as the catalog keeps times: the catalog's servable check and ours below see the same instant.
+        var now = timeProvider.UtcNowMilliseconds();
         if (!signer.Verify(id, exp, kid, sig, variant, now, out var linkVariant))
         {
             return Problems.Problems.LinkInvalid();
         }
 
-        var image = await catalog.FindImageAsync(id, cancellationToken);
+        // An original's download event is written with the read (one round trip); it marks a servable image whose serving
+        // began, so an erasure landing between the read and the blob (a 410 below) still shows as that attempt.
+        // A preview's is written once the preview is known to exist.
+        var image = linkVariant == LinkVariant.Preview
+            ? await catalog.FindImageAsync(id, cancellationToken)
+            : await catalog.FindImageForDownloadAsync(id, now, "link", null, cancellationToken);
         if (image is null)
         {
             return Problems.Problems.ImageGone();
@@ -138,9 +144,12 @@ internal static partial class DownloadsEndpoints
             return Problems.Problems.ImageGone();
         }
 
-        await catalog.AppendAuditAsync(
-            new AuditEvent(timeProvider.UtcNowMilliseconds(), AuditKinds.ImageDownloaded, image.BotId, image.Id, image.ConsentId, "link", linkVariant == LinkVariant.Preview ? "preview" : null),
-            cancellationToken);
+        if (linkVariant == LinkVariant.Preview)
+        {
+            await catalog.AppendAuditAsync(
+                new AuditEvent(timeProvider.UtcNowMilliseconds(), AuditKinds.ImageDownloaded, image.BotId, image.Id, image.ConsentId, "link", "preview"),
+                cancellationToken);
+        }
 
         response.ContentLength = bytes;
         response.Headers.ContentSecurityPolicy = "default-src 'none'; sandbox";
