@@ -321,6 +321,12 @@ var baseEnv = [
   { name: 'SecureImage__Keys__Links__ActiveKeyId', value: linkKeyId }
   { name: 'SecureImage__Keys__Links__Keys__${linkKeyId}', secretRef: 'link-key' }
   { name: 'SecureImage__Keys__SubjectHashKey', secretRef: 'subject-hash-key' }
+  // The ingress ends TLS and forwards plain HTTP with X-Forwarded-Proto (which it overwrites) and X-Forwarded-For (to
+  // which it appends the address it saw; the service reads only that last entry). Nothing reaches the app but through
+  // its ingress, whose addresses are not known in advance, so every peer is trusted: the admin cookie is then Secure, the
+  // OIDC redirect_uri https and sign-in throttling sees the clients' addresses. The ingress passes the Host header on as
+  // the client sent it, so X-Forwarded-Host is not read (ForwardHost off).
+  { name: 'SecureImage__ForwardedHeaders__TrustAllProxies', value: 'true' }
 ]
 var linkEnv = empty(publicBaseUrl) ? [] : [
   { name: 'SecureImage__Links__PublicBaseUrl', value: publicBaseUrl }

@@ -17,6 +17,7 @@ internal static class SecureImagePipeline
     /// <summary>The middleware, in order, and every feature's endpoints.</summary>
     public static WebApplication UseSecureImage(this WebApplication app)
     {
+        app.UseTrustedForwardedHeaders();
         app.UseRequestActivity();
         app.UseExceptionHandler();
         app.UseStatusCodePages();

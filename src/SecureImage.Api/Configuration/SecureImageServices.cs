@@ -44,6 +44,8 @@ internal static class SecureImageServices
         services.AddOptions<LinksOptions>().Bind(root.GetSection(LinksOptions.Section)).ValidateOnStart();
         services.AddOptions<LimitsOptions>().Bind(root.GetSection(LimitsOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<KeysOptions>().Bind(root.GetSection(KeysOptions.Section));
+        services.AddOptions<ForwardedHeadersSettings>().Bind(root.GetSection(ForwardedHeadersSettings.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ForwardedHeadersSettings>, ValidateForwardedHeadersSettings>();
         services.AddSingleton<IValidateOptions<LinksOptions>, ValidateLinksOptions>();
         services.AddSingleton<IValidateOptions<RetentionOptions>, ValidateRetentionOptions>();
         services.AddSingleton<IValidateOptions<LimitsOptions>, ValidateUploadTimeout>();

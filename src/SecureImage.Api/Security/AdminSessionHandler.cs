@@ -103,6 +103,13 @@ internal sealed partial class AdminSessionHandler(
 
         // A browser-session cookie; the server decides when the session ends.
         Response.Cookies.Append(AdminDefaults.CookieName, Base64Url.EncodeToString(token), CookieOptions());
+
+        // The forwarded-headers middleware consumes the header of a trusted proxy: still here, a proxy ended TLS that the
+        // configuration does not trust (or a client wrote it), and the cookie went out without Secure.
+        if (!Request.IsHttps && Request.Headers["X-Forwarded-Proto"].ToString().Contains(Uri.UriSchemeHttps, StringComparison.OrdinalIgnoreCase))
+        {
+            LogForwardedHttpsIgnored(Logger);
+        }
     }
 
     protected override async Task HandleSignOutAsync(AuthenticationProperties? properties)
@@ -147,6 +154,9 @@ internal sealed partial class AdminSessionHandler(
             && Base64Url.TryDecodeFromChars(value, token, out var written)
             && written == TokenBytes;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "An admin signed in over plain HTTP with X-Forwarded-Proto: https from a peer that is not a trusted proxy, so the session cookie has no Secure flag. If a proxy that ends TLS is in front of the service, trust it in SecureImage:ForwardedHeaders.")]
+    private static partial void LogForwardedHttpsIgnored(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "A session of admin {AdminId} ended: the admin's password, role or sign-in method changed.")]
     private static partial void LogSessionEndedByChange(ILogger logger, string adminId);

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Net;
 using Microsoft.Extensions.Options;
@@ -11,75 +10,94 @@ namespace SecureImage.Api.Security;
 /// Password sign-in throttling: one token bucket per client address (IPv6 by its /64) and one per user name, each holding
 /// <see cref="AdminOptions.SignInAttemptsPerWindow"/> attempts and refilled evenly over <see cref="AdminOptions.SignInWindow"/>.
 /// An attempt takes a token from both before any PBKDF2 work; an empty bucket answers 429 with the wait until its next token.
-/// Time comes from <see cref="TimeProvider"/>. The table is bounded: full buckets are dropped when it grows, and past the
-/// bound new keys are refused (the flood is throttled, never the memory).
+/// Time comes from <see cref="TimeProvider"/>.
 /// </summary>
+/// <remarks>
+/// Only buckets that gave a token are kept (a key not in the table has a full bucket), in the order of their last token.
+/// A bucket is full again one window after its last token, so each attempt first drops the buckets at the old end that
+/// are: constant work per attempt, however large the table. At <see cref="MaxTrackedKeys"/> (only a flood from tens of
+/// thousands of addresses within one window gets there) the bucket with the oldest token, the one closest to full, is
+/// forgotten to make room: memory stays bounded and a new client is never refused for want of room.
+/// </remarks>
 internal sealed class SignInThrottle(TimeProvider timeProvider, IOptions<AdminOptions> options)
 {
     public const int MaxTrackedKeys = 100_000;
-    private readonly ConcurrentDictionary<string, Bucket> _buckets = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, LinkedListNode<Bucket>> _buckets = new(StringComparer.Ordinal);
+
+    /// <summary>Oldest token first.</summary>
+    private readonly LinkedList<Bucket> _byLastToken = new();
+
+    /// <summary>Buckets in the table (tests).</summary>
+    public int TrackedKeys
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _buckets.Count;
+            }
+        }
+    }
 
     /// <summary>Null when the attempt may go ahead (a token was taken from both buckets), otherwise how long to wait.</summary>
     public TimeSpan? TryAcquire(IPAddress? address, string user)
     {
         var now = timeProvider.GetUtcNow();
         var settings = options.Value;
+        var interval = settings.SignInWindow / settings.SignInAttemptsPerWindow;
         var addressKey = "a:" + AddressKey(address);
         var userKey = "u:" + user;
-        if (_buckets.Count >= MaxTrackedKeys)
+        lock (_gate)
         {
-            Prune(now, settings);
-        }
+            DropRefilled(now, settings.SignInWindow);
 
-        var addressBucket = Get(addressKey, settings);
-        var userBucket = Get(userKey, settings);
-        if (addressBucket is null || userBucket is null)
-        {
-            return settings.SignInWindow;
-        }
-
-        // Both or neither: a refused attempt must not use up the other bucket.
-        var first = string.CompareOrdinal(addressKey, userKey) < 0 ? addressBucket : userBucket;
-        var second = ReferenceEquals(first, addressBucket) ? userBucket : addressBucket;
-        lock (first)
-        {
-            lock (second)
+            // Both or neither: a refused attempt uses up neither bucket.
+            var addressTokens = TokensOf(addressKey, now, settings.SignInAttemptsPerWindow, interval);
+            var userTokens = TokensOf(userKey, now, settings.SignInAttemptsPerWindow, interval);
+            if (addressTokens < 1 || userTokens < 1)
             {
-                var waitA = addressBucket.WaitFor(now, settings);
-                var waitU = userBucket.WaitFor(now, settings);
-                if (waitA > TimeSpan.Zero || waitU > TimeSpan.Zero)
-                {
-                    return waitA > waitU ? waitA : waitU;
-                }
-
-                addressBucket.Take();
-                userBucket.Take();
-                return null;
+                return (1 - Math.Min(addressTokens, userTokens)) * interval;
             }
+
+            Take(addressKey, addressTokens, now);
+            Take(userKey, userTokens, now);
+            return null;
         }
     }
 
-    private Bucket? Get(string key, AdminOptions settings)
+    private double TokensOf(string key, DateTimeOffset now, int capacity, TimeSpan interval)
     {
-        if (_buckets.TryGetValue(key, out var bucket))
+        if (!_buckets.TryGetValue(key, out var node))
         {
-            return bucket;
+            return capacity;
         }
 
-        return _buckets.Count >= MaxTrackedKeys ? null : _buckets.GetOrAdd(key, _ => new Bucket(settings.SignInAttemptsPerWindow, timeProvider.GetUtcNow()));
+        var elapsed = now - node.Value.LastToken;
+        return elapsed <= TimeSpan.Zero ? node.Value.Tokens : Math.Min(capacity, node.Value.Tokens + (elapsed / interval));
     }
 
-    private void Prune(DateTimeOffset now, AdminOptions settings)
+    private void Take(string key, double tokens, DateTimeOffset now)
     {
-        foreach (var (key, bucket) in _buckets)
+        if (_buckets.Remove(key, out var node))
         {
-            lock (bucket)
-            {
-                if (bucket.IsFull(now, settings))
-                {
-                    _buckets.TryRemove(key, out _);
-                }
-            }
+            _byLastToken.Remove(node);
+        }
+        else if (_buckets.Count >= MaxTrackedKeys && _byLastToken.First is { } oldest)
+        {
+            _buckets.Remove(oldest.Value.Key);
+            _byLastToken.RemoveFirst();
+        }
+
+        _buckets[key] = _byLastToken.AddLast(new Bucket(key, tokens - 1, now));
+    }
+
+    private void DropRefilled(DateTimeOffset now, TimeSpan window)
+    {
+        while (_byLastToken.First is { } oldest && now - oldest.Value.LastToken >= window)
+        {
+            _buckets.Remove(oldest.Value.Key);
+            _byLastToken.RemoveFirst();
         }
     }
 
@@ -106,37 +124,8 @@ internal sealed class SignInThrottle(TimeProvider timeProvider, IOptions<AdminOp
         return address.ToString();
     }
 
-    private sealed class Bucket(int capacity, DateTimeOffset since)
-    {
-        private double _tokens = capacity;
-        private DateTimeOffset _since = since;
-
-        public TimeSpan WaitFor(DateTimeOffset now, AdminOptions settings)
-        {
-            Refill(now, settings);
-            return _tokens >= 1 ? TimeSpan.Zero : (1 - _tokens) * Interval(settings);
-        }
-
-        public void Take() => _tokens -= 1;
-
-        public bool IsFull(DateTimeOffset now, AdminOptions settings)
-        {
-            Refill(now, settings);
-            return _tokens >= settings.SignInAttemptsPerWindow;
-        }
-
-        private void Refill(DateTimeOffset now, AdminOptions settings)
-        {
-            var elapsed = now - _since;
-            if (elapsed > TimeSpan.Zero)
-            {
-                _tokens = Math.Min(settings.SignInAttemptsPerWindow, _tokens + (elapsed / Interval(settings)));
-                _since = now;
-            }
-        }
-
-        private static TimeSpan Interval(AdminOptions settings) => settings.SignInWindow / settings.SignInAttemptsPerWindow;
-    }
+    /// <summary>The tokens left right after the last one was taken, and when that was.</summary>
+    private sealed record Bucket(string Key, double Tokens, DateTimeOffset LastToken);
 }
 
 /// <summary>

@@ -67,6 +67,72 @@ public sealed class SignInThrottlingTests
     }
 
     [Fact]
+    public void When_the_key_table_is_full_a_new_client_still_gets_its_attempts_and_the_most_recent_buckets_are_kept()
+    {
+        var throttle = new SignInThrottle(new ManualTimeProvider(), Options.Create(new AdminOptions { SignInAttemptsPerWindow = 1 }));
+        var last = Fill(throttle);
+        Assert.NotNull(throttle.TryAcquire(last, "someone-else"));
+
+        // Nobody seen before, the clock not moved: no bucket in the table has refilled, yet the new client is let in.
+        Assert.Null(throttle.TryAcquire(IPAddress.Parse("198.51.100.1"), AdminSession.Officer));
+        Assert.NotNull(throttle.TryAcquire(IPAddress.Parse("198.51.100.1"), "another"));
+
+        // Room is made by forgetting the oldest buckets, never the latest.
+        Assert.NotNull(throttle.TryAcquire(last, "yet-another"));
+        Assert.Null(throttle.TryAcquire(Address(0), "first-again"));
+    }
+
+    [Fact]
+    public void Twenty_thousand_new_clients_at_a_full_key_table_are_all_admitted_and_the_table_stays_bounded()
+    {
+        var throttle = new SignInThrottle(new ManualTimeProvider(), Options.Create(new AdminOptions { SignInAttemptsPerWindow = 1 }));
+        Fill(throttle);
+
+        // (Each attempt is O(1): the run takes well under a second; the former scan per attempt took minutes. Measured, not asserted.)
+        for (var i = 0; i < 20_000; i++)
+        {
+            Assert.Null(throttle.TryAcquire(Address(SignInThrottle.MaxTrackedKeys + i), $"new-{i}"));
+        }
+
+        Assert.InRange(throttle.TrackedKeys, 1, SignInThrottle.MaxTrackedKeys);
+    }
+
+    [Fact]
+    public void A_bucket_is_forgotten_once_it_has_refilled()
+    {
+        var time = new ManualTimeProvider();
+        var throttle = new SignInThrottle(time, Options.Create(new AdminOptions { SignInAttemptsPerWindow = 5, SignInWindow = TimeSpan.FromMinutes(1) }));
+        for (var i = 0; i < 1000; i++)
+        {
+            Assert.Null(throttle.TryAcquire(Address(i), $"user-{i}"));
+        }
+
+        Assert.Equal(2000, throttle.TrackedKeys);
+
+        time.Advance(TimeSpan.FromSeconds(59));
+        Assert.Null(throttle.TryAcquire(IPAddress.Parse("198.51.100.2"), "officer"));
+        Assert.Equal(2002, throttle.TrackedKeys);
+
+        // A window after its last attempt every bucket is full again, as good as unknown: it leaves the table.
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Null(throttle.TryAcquire(IPAddress.Parse("198.51.100.3"), "officer2"));
+        Assert.Equal(4, throttle.TrackedKeys);
+    }
+
+    /// <summary>Fills the table (one attempt per address for its own user name: two keys each); returns the last address.</summary>
+    private static IPAddress Fill(SignInThrottle throttle)
+    {
+        for (var i = 0; i < SignInThrottle.MaxTrackedKeys / 2; i++)
+        {
+            Assert.Null(throttle.TryAcquire(Address(i), $"user-{i}"));
+        }
+
+        return Address((SignInThrottle.MaxTrackedKeys / 2) - 1);
+    }
+
+    private static IPAddress Address(int i) => new([10, (byte)(i >> 16), (byte)(i >> 8), (byte)i]);
+
+    [Fact]
     public async Task A_failed_sign_in_is_counted_and_logged_without_the_user_name_or_the_password()
     {
         using var factory = Throttled(attempts: 1);

@@ -55,11 +55,10 @@ public static partial class AdminSession
         return client;
     }
 
-    public static async Task<string> SignInTokenAsync(HttpClient client)
-    {
-        var page = await client.GetStringAsync("/admin/sign-in");
-        return WebUtility.HtmlDecode(TokenPattern().Match(page).Groups[1].Value);
-    }
+    public static async Task<string> SignInTokenAsync(HttpClient client) => TokenFrom(await client.GetStringAsync("/admin/sign-in"));
+
+    /// <summary>The anti-forgery token in a sign-in page's form.</summary>
+    public static string TokenFrom(string signInPage) => WebUtility.HtmlDecode(TokenPattern().Match(signInPage).Groups[1].Value);
 
     /// <summary>The anti-forgery token the page's script sends with POSTs.</summary>
     public static async Task<string> CsrfTokenAsync(this HttpClient client) =>

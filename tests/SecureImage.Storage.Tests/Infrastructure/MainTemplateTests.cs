@@ -123,6 +123,16 @@ public sealed partial class MainTemplateTests
         Assert.Matches(SecureParam("subjectHashKey"), Bicep);
     }
 
+    [Fact]
+    public void The_container_app_trusts_its_ingress_forwarded_headers_and_takes_https_only()
+    {
+        var app = Single("Microsoft.App/containerApps");
+
+        Assert.Contains("{ name: 'SecureImage__ForwardedHeaders__TrustAllProxies', value: 'true' }", Bicep, StringComparison.Ordinal);
+        Assert.Contains("env: concat(baseEnv,", app.Body, StringComparison.Ordinal);
+        Assert.Equal("false", app.Property("allowInsecure"));
+    }
+
     private static BicepDeclaration Single(string type) => Assert.Single(Declarations, d => d.ResourceType == type);
 
     private static Regex Probe(string type, string path) =>
