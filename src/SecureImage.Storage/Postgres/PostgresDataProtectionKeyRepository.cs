@@ -5,7 +5,7 @@ using NpgsqlTypes;
 namespace SecureImage.Storage.Postgres;
 
 /// <summary>
-/// The ASP.NET Core data-protection key ring in the PostgreSQL catalog's database (table from migration 0008, applied by
+/// The ASP.NET Core data-protection key ring in the PostgreSQL catalog's database (table from migration 0009, applied by
 /// the catalog's migrator), on the catalog's connection pool and failure mapping: every instance on the catalog uses the
 /// same keys, so a form or an OIDC callback may reach any replica, and keys outlive restarts and redeployments.
 /// </summary>

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.DataProtection.Repositories;
 namespace SecureImage.Storage.Sqlite;
 
 /// <summary>
-/// The ASP.NET Core data-protection key ring in the SQLite catalog's database (table from migration 0007, applied by the
+/// The ASP.NET Core data-protection key ring in the SQLite catalog's database (table from migration 0008, applied by the
 /// catalog's migrator), so every process on the catalog, and the next one after a restart, uses the same keys.
 /// </summary>
 /// <remarks>
