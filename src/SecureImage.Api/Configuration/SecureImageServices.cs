@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.Extensions.Options;
 using SecureImage.Api.Features.Health;
 using SecureImage.Api.Features.Kakao;
@@ -94,6 +95,10 @@ internal static class SecureImageServices
         services.AddSingleton<LinkIssuer>();
         services.AddSingleton<StorageInitializer>();
         services.AddHostedService(sp => sp.GetRequiredService<StorageInitializer>());
+
+        // One data-protection key ring for every instance, in the catalog, sealed under the KEK. Registered after the
+        // storage initializer, so the library's own start-up read of the ring finds the catalog migrated.
+        services.PersistKeysToCatalog(CreateDataProtectionKeyRepository);
         services.AddSecureImageJobs(root);
         services.AddSecureImagePreviews(root);
         services.AddSecureImageTelemetry(builder.Configuration);
@@ -222,6 +227,18 @@ internal static class SecureImageServices
             "Sqlite" => new SqliteAdminSessionStore(SqliteOptions(sp, options)),
             "Postgres" => new PostgresAdminSessionStore((PostgresImageCatalog)sp.GetRequiredService<IImageCatalog>()),
             _ => throw new OptionsValidationException(nameof(CatalogOptions), typeof(CatalogOptions), [$"Admin sessions are not available for SecureImage:Catalog:Provider '{options.Provider}'."]),
+        };
+    }
+
+    /// <summary>The data-protection key ring in the catalog's database (its migrator creates the table), on the catalog's pool for PostgreSQL.</summary>
+    private static IXmlRepository CreateDataProtectionKeyRepository(IServiceProvider sp)
+    {
+        var options = sp.GetRequiredService<IOptions<CatalogOptions>>().Value;
+        return options.Provider switch
+        {
+            "Sqlite" => new SqliteDataProtectionKeyRepository(SqliteOptions(sp, options)),
+            "Postgres" => new PostgresDataProtectionKeyRepository((PostgresImageCatalog)sp.GetRequiredService<IImageCatalog>()),
+            _ => throw new OptionsValidationException(nameof(CatalogOptions), typeof(CatalogOptions), [$"Data-protection keys are not available for SecureImage:Catalog:Provider '{options.Provider}'."]),
         };
     }
 

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using SecureImage.Core.Diagnostics;
 using Microsoft.AspNetCore.Diagnostics;
 using SecureImage.Core.Blobs;
@@ -18,7 +19,8 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         string type;
         string title;
         string detail;
-        switch (exception)
+        var cause = DependencyOutage(exception) ?? exception;
+        switch (cause)
         {
             case BlobStoreUnavailableException blob:
                 LogBlobStoreUnavailable(logger, blob.ErrorCode ?? "none", blob.Status ?? 0);
@@ -26,7 +28,7 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
                 httpContext.Response.Headers.RetryAfter = "5";
                 break;
             case CatalogUnavailableException:
-                LogCatalogUnavailable(logger, exception.InnerException?.GetType().Name ?? "none");
+                LogCatalogUnavailable(logger, cause.InnerException?.GetType().Name ?? "none");
                 (status, type, title, detail) = (503, Problems.Types.ServiceUnavailable, "Temporarily unavailable.", "The catalog is not answering. Try again in a few seconds.");
                 httpContext.Response.Headers.RetryAfter = "5";
                 break;
@@ -65,6 +67,29 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             Exception = exception,
             ProblemDetails = { Status = status, Type = type, Title = title, Detail = detail },
         });
+    }
+
+    /// <summary>
+    /// Data protection (anti-forgery tokens, OIDC cookies) wraps whatever its key ring failed on, the catalog that holds
+    /// it or the KEK that seals it, in a generic <see cref="CryptographicException"/>; the outage underneath is what the
+    /// answer is about (503, not 500).
+    /// </summary>
+    private static Exception? DependencyOutage(Exception exception)
+    {
+        if (exception is not CryptographicException)
+        {
+            return null;
+        }
+
+        for (var inner = exception.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is CatalogUnavailableException or KeyProviderUnavailableException)
+            {
+                return inner;
+            }
+        }
+
+        return null;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Blob store unavailable (error code {ErrorCode}, status {Status}).")]

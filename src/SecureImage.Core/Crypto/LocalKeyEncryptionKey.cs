@@ -86,13 +86,16 @@ public sealed class LocalKeyEncryptionKey : IKeyEncryptionKey
 
     public Task CheckAvailableAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    private static byte[] AssociatedData(Guid imageId, string keyId)
+    private static byte[] AssociatedData(Guid imageId, string keyId) => BindingData(Purpose, imageId, keyId);
+
+    /// <summary>purpose ‖ id (16, big-endian) ‖ key id (UTF-8): what ties a wrapped or sealed value to its owner and key.</summary>
+    internal static byte[] BindingData(byte[] purpose, Guid id, string keyId)
     {
         var keyIdBytes = Encoding.UTF8.GetBytes(keyId);
-        var aad = new byte[Purpose.Length + 16 + keyIdBytes.Length];
-        Purpose.CopyTo(aad, 0);
-        imageId.TryWriteBytes(aad.AsSpan(Purpose.Length, 16), bigEndian: true, out _);
-        keyIdBytes.CopyTo(aad, Purpose.Length + 16);
+        var aad = new byte[purpose.Length + 16 + keyIdBytes.Length];
+        purpose.CopyTo(aad, 0);
+        id.TryWriteBytes(aad.AsSpan(purpose.Length, 16), bigEndian: true, out _);
+        keyIdBytes.CopyTo(aad, purpose.Length + 16);
         return aad;
     }
 }

@@ -366,9 +366,31 @@ public sealed partial class PostgresImageCatalog : IImageCatalog, IRetentionCata
         }
         catch (Exception ex) when (IsUnavailable(ex) && !cancellationToken.IsCancellationRequested)
         {
-            ClearPoolOnConnectionFailure(ex);
-            throw new CatalogUnavailableException("The PostgreSQL catalog is not answering.", ex);
+            throw Unavailable(ex);
         }
+    }
+
+    /// <summary>
+    /// <see cref="RunAsync{T}"/> for callers whose interface is synchronous (the data-protection key repository): Npgsql's
+    /// own synchronous I/O on the same pool and failure mapping, not a blocked wait on an async call.
+    /// </summary>
+    internal T Run<T>(Func<NpgsqlConnection, T> work)
+    {
+        try
+        {
+            using var connection = _dataSource.OpenConnection();
+            return work(connection);
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            throw Unavailable(ex);
+        }
+    }
+
+    private CatalogUnavailableException Unavailable(Exception ex)
+    {
+        ClearPoolOnConnectionFailure(ex);
+        return new CatalogUnavailableException("The PostgreSQL catalog is not answering.", ex);
     }
 
     private void ClearPoolOnConnectionFailure(Exception ex)

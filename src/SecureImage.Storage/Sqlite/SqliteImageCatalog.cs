@@ -349,6 +349,39 @@ public sealed partial class SqliteImageCatalog : IImageCatalog, IRetentionCatalo
         }
     }
 
+    /// <summary>
+    /// <see cref="RunAsync{T}(string, Func{SqliteConnection, Task{T}})"/> for callers whose interface is synchronous (the
+    /// data-protection key repository), on the same pool, pragmas and failure mapping.
+    /// </summary>
+    internal static T Run<T>(string connectionString, Func<SqliteConnection, T> work)
+    {
+        try
+        {
+            using var connection = new SqliteConnection(connectionString);
+            connection.Open();
+            using (var pragmas = Command(connection, null, ConnectionPragmas))
+            {
+                pragmas.ExecuteNonQuery();
+            }
+
+            return work(connection);
+        }
+        catch (SqliteException ex)
+        {
+            throw new CatalogUnavailableException("The SQLite catalog failed.", ex);
+        }
+    }
+
+    /// <summary>The connection string every adapter on the catalog's database uses, with the database's folder and file prepared.</summary>
+    internal static string PrepareConnectionString(SqliteCatalogOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.ConnectionString);
+        var builder = new SqliteConnectionStringBuilder(options.ConnectionString) { ForeignKeys = true, Pooling = true, DefaultTimeout = 30 };
+        PrepareFiles(builder);
+        return builder.ToString();
+    }
+
     internal static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql)
     {
         var command = connection.CreateCommand();
