@@ -52,6 +52,29 @@ public sealed class LowPriorityWorkers : IDisposable
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/> on a new thread of its own at the lowest priority, for work that may never return
+    /// (a stuck decode keeps only its own thread, never one that other work waits for).
+    /// </summary>
+    public static Task<T> RunOnOwnThreadAsync<T>(Func<T> work, string name)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        new Thread(() =>
+        {
+            LowerThisThreadsPriority();
+            try
+            {
+                done.TrySetResult(work());
+            }
+            catch (Exception ex)
+            {
+                done.TrySetException(ex);
+            }
+        }) { IsBackground = true, Name = name }.Start();
+        return done.Task;
+    }
+
     /// <summary>Linux schedules threads as tasks: nice 19 for this one only.</summary>
     private static void LowerThisThreadsPriority()
     {
