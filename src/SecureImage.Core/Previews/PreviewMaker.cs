@@ -12,7 +12,8 @@ using SecureImage.Core.Threading;
 namespace SecureImage.Core.Previews;
 
 /// <summary>
-/// Makes an image's preview once: decrypts the original into a pooled buffer, renders it
+/// Makes an image's preview once: takes a decode turn (so at most as many originals as decode slots are decrypted at
+/// once), decrypts the original into a pooled buffer, renders it
 /// (<see cref="PreviewRenderer"/>), encrypts the rendition as its own envelope under a fresh data key
 /// bound to a fresh preview id, writes it as its own blob and records it beside the original. Nothing
 /// plaintext leaves memory; the buffers are zeroed. Requests for one image that arrive while it is being

@@ -5,7 +5,8 @@ namespace SecureImage.Core.Threading;
 
 /// <summary>
 /// Dedicated threads at the lowest CPU priority (Linux nice 19) for CPU-heavy work that nobody waits on first:
-/// preview decodes and password checks. Uploads and downloads keep the cores; this work gets what they leave, and
+/// password checks on a fixed pool, preview decodes each on a thread of its own (<see cref="RunOnOwnThreadAsync{T}"/>,
+/// through <see cref="DeadlineWork"/>). Uploads and downloads keep the cores; this work gets what they leave, and
 /// on a quiet instance it still runs at full speed. Elsewhere than Linux the threads keep normal priority.
 /// </summary>
 public sealed class LowPriorityWorkers : IDisposable

@@ -17,7 +17,7 @@ internal sealed class ImagingOptions
     [Range(1, 100)]
     public int PreviewJpegQuality { get; set; } = PreviewRendererOptions.DefaultJpegQuality;
 
-    /// <summary>Decodes running at once on this instance (jobs and on-the-spot previews together); others wait.</summary>
+    /// <summary>Decodes running at once on this instance (background pass and on-the-spot previews together); others wait, before decrypting.</summary>
     [Range(1, 64)]
     public int MaxConcurrentDecodes { get; set; } = PreviewRendererOptions.DefaultMaxConcurrentDecodes;
 
@@ -40,7 +40,7 @@ internal sealed class ValidateImagingOptions : IValidateOptions<ImagingOptions>
 {
     public static readonly TimeSpan MaxDecodeTimeout = TimeSpan.FromMinutes(5);
 
-    /// <summary>Well inside the shortest useful retention: a preview deferred longer would rarely be seen before its image goes.</summary>
+    /// <summary>Links live 10 minutes and bots ask for previews soon after the upload: a longer deferral is more likely a unit slip.</summary>
     public static readonly TimeSpan MaxPreviewMaxDeferral = TimeSpan.FromHours(1);
 
     public ValidateOptionsResult Validate(string? name, ImagingOptions options)

@@ -69,9 +69,10 @@ internal sealed partial class PreviewWorker(
         while (!stoppingToken.IsCancellationRequested)
         {
             var wake = signal.Next;
+            var ran = true;
             try
             {
-                await RunOnceAsync(stoppingToken);
+                ran = await RunOnceAsync(stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -82,17 +83,20 @@ internal sealed partial class PreviewWorker(
                 LogBacklogUnavailable(logger, ex.InnerException?.GetType().Name ?? ex.GetType().Name);
             }
 
-            await Task.WhenAny(wake, Task.Delay(PollInterval, timeProvider, stoppingToken));
+            // Uploads arriving during a pass wake it once more at its end. While another instance's pass runs, uploads
+            // here do not wake this loop: each would cost a lock attempt (a connection) for nothing.
+            var poll = Task.Delay(PollInterval, timeProvider, stoppingToken);
+            await (ran ? Task.WhenAny(wake, poll) : Task.WhenAny(poll));
         }
     }
 
-    private async Task RunOnceAsync(CancellationToken stoppingToken)
+    /// <summary>False when another instance's pass holds the turn (it reads the backlog to its end, images stored here included).</summary>
+    private async Task<bool> RunOnceAsync(CancellationToken stoppingToken)
     {
         await using var turn = await mutex.TryEnterAsync(Core.Retention.JobNames.PreviewPass, stoppingToken);
         if (turn is null)
         {
-            // Another instance's pass is running; it reads the backlog to its end, images stored here included.
-            return;
+            return false;
         }
 
         var result = await pass.RunAsync(stoppingToken);
@@ -100,6 +104,8 @@ internal sealed partial class PreviewWorker(
         {
             LogPass(logger, result.Made, result.Unavailable, result.Overdue, result.Failed, result.FirstErrorCode ?? "none");
         }
+
+        return true;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Preview pass: {Made} made, {Unavailable} unavailable, {Overdue} made while busy after waiting their maximum, {Failed} failed (first: {FirstError}).")]
