@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using SecureImage.Api.Tests.TestSupport;
 using SecureImage.Core.Catalog;
 using SixLabors.ImageSharp;
@@ -17,15 +18,25 @@ namespace SecureImage.Api.Tests;
 public sealed record PreviewLinkBody(string Url, DateTimeOffset ExpiresAt, string Variant);
 
 /// <summary>
-/// Preview links over HTTP. The background job is off here (Imaging:PreviewOnUpload=false, also the test host's
-/// default), so every preview is made on the spot by the request; <see cref="The_background_job_makes_the_preview_after_the_upload"/> covers the job.
+/// Preview links over HTTP. The background pass is off here (Imaging:PreviewOnUpload=false, also the test host's
+/// default), so every preview is made on the spot by the request; the tests with "background pass" in their names turn it on.
 /// </summary>
 public sealed class PreviewTests : IDisposable
 {
     private static readonly Dictionary<string, string?> OnTheSpot = new() { ["SecureImage:Imaging:PreviewOnUpload"] = "false" };
+    private static readonly Dictionary<string, string?> Background = new() { ["SecureImage:Imaging:PreviewOnUpload"] = "true" };
+    private readonly List<string> _sharedDirectories = [];
     private readonly SecureImageFactory _factory = new("Testing", OnTheSpot);
 
-    public void Dispose() => _factory.Dispose();
+    public void Dispose()
+    {
+        _factory.Dispose();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        foreach (var directory in _sharedDirectories)
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
 
     [Theory]
     [InlineData("jpg_orientation_landscape_6.jpg", 600, 450)]
@@ -280,38 +291,126 @@ public sealed class PreviewTests : IDisposable
     }
 
     [Fact]
-    public async Task The_background_job_makes_the_preview_after_the_upload()
+    public async Task The_background_pass_makes_the_preview_after_the_upload_and_writes_nothing_to_the_job_store()
     {
-        using var factory = new SecureImageFactory("Testing", new Dictionary<string, string?> { ["SecureImage:Imaging:PreviewOnUpload"] = "true" });
+        using var factory = new SecureImageFactory("Testing", Background);
         var client = factory.CreateBotClient();
         var uploaded = await client.UploadOkAsync(await client.CreateConsentAsync(), Corpus.Read("jpg_gps_DSCN0010.jpg"));
-        var catalog = factory.Services.GetRequiredService<IImageCatalog>();
 
-        // Waits for the job (no assertion on how long it takes; the limit only ends a broken run).
-        var deadline = Stopwatch.StartNew();
-        ImageRecord? image;
-        while ((image = await catalog.FindImageAsync(uploaded.Id, CancellationToken.None))!.PreviewState is null && deadline.Elapsed < TimeSpan.FromMinutes(2))
-        {
-            await Task.Delay(100);
-        }
+        var image = await WaitForPreviewStateAsync(factory, uploaded.Id);
 
-        Assert.Equal(PreviewState.Ready, image!.PreviewState);
+        Assert.Equal(PreviewState.Ready, image.PreviewState);
         Assert.Equal(("image/jpeg", 640, 480), (image.Preview!.ContentType, image.Preview.Width, image.Preview.Height));
 
-        // The job store holds the image id and nothing else: no subject, consent, bot or file name.
+        // The image's own row was the to-do entry: no job was queued for it.
         var monitoring = factory.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi();
-        var job = Assert.Single(monitoring.SucceededJobs(0, 10), entry => entry.Value.Job?.Type.Name == "PreviewJob").Value.Job!;
-        Assert.Equal([uploaded.Id, CancellationToken.None], job.Args.ToArray());
+        Assert.Equal(0, monitoring.EnqueuedCount("default") + monitoring.SucceededListCount() + monitoring.FailedCount() + monitoring.ProcessingCount());
         var link = await IssuePreviewLinkAsync(client, uploaded.Id);
         var response = await factory.CreateAnonymousClient().GetAsync(ApiClient.PathOf(link.Url));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(image.Preview.Bytes, (await response.Content.ReadAsByteArrayAsync()).Length);
     }
 
+    [Fact]
+    public async Task A_preview_not_made_before_the_process_stopped_is_made_by_the_next_process()
+    {
+        var shared = SharedDataDirectory();
+        Guid imageId;
+        using (var first = new SecureImageFactory("Testing", new Dictionary<string, string?>(shared) { ["SecureImage:Imaging:PreviewOnUpload"] = "false" }))
+        {
+            var client = first.CreateBotClient();
+            imageId = (await client.UploadOkAsync(await client.CreateConsentAsync(), Corpus.Read("jpg_Canon_40D.jpg"))).Id;
+        }
+
+        using var second = new SecureImageFactory("Testing", new Dictionary<string, string?>(shared) { ["SecureImage:Imaging:PreviewOnUpload"] = "true" });
+
+        // Nothing asks for it: the next process's pass finds it in the catalog at start-up.
+        Assert.Equal(PreviewState.Ready, (await WaitForPreviewStateAsync(second, imageId)).PreviewState);
+    }
+
+    [Fact]
+    public async Task The_background_pass_waits_while_a_client_request_is_in_flight_and_makes_the_preview_after_it()
+    {
+        using var factory = new SecureImageFactory("Testing", Background);
+        var client = factory.CreateBotClient();
+        var consentId = await client.CreateConsentAsync();
+        var catalog = factory.Services.GetRequiredService<IImageCatalog>();
+
+        // An upload whose body has not arrived yet: a client request in flight for as long as the test says.
+        var body = new System.IO.Pipelines.Pipe();
+        var slow = new StreamContent(body.Reader.AsStream());
+        slow.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse("multipart/form-data; boundary=slow");
+        var inFlight = client.PostAsync("/v1/images", slow);
+        var activity = factory.Services.GetRequiredService<SecureImage.Api.Jobs.RequestActivity>();
+        await Kakao.KakaoTestHost.EventuallyAsync(() => Task.FromResult(activity.RequestsInFlight == 1));
+
+        var uploaded = await client.UploadOkAsync(consentId, Corpus.Read("jpg_gps_DSCN0010.jpg"));
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Null((await catalog.FindImageAsync(uploaded.Id, CancellationToken.None))!.PreviewState);
+
+        await body.Writer.CompleteAsync();
+        Assert.Equal(HttpStatusCode.BadRequest, (await inFlight).StatusCode);
+        Assert.Equal(PreviewState.Ready, (await WaitForPreviewStateAsync(factory, uploaded.Id)).PreviewState);
+    }
+
+    [Fact]
+    public async Task A_decode_past_its_timeout_answers_preview_unavailable_and_the_next_preview_is_still_made()
+    {
+        // The host's clock moves only when told; one decode slot, so the next preview needs the one the slow decode had.
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 11, 23, 9, 0, 0, TimeSpan.Zero));
+        using var factory = new SecureImageFactory(
+            "Testing",
+            new Dictionary<string, string?> { ["SecureImage:Imaging:MaxConcurrentDecodes"] = "1" },
+            services: services =>
+            {
+                services.RemoveAll<TimeProvider>();
+                services.AddSingleton<TimeProvider>(clock);
+            });
+        var client = factory.CreateBotClient();
+        var consentId = await client.CreateConsentAsync();
+        var slow = await client.UploadOkAsync(consentId, Encode(Gradient(4000, 3000, opaque: true), new JpegEncoder { Quality = 90 }));
+        var next = await client.UploadOkAsync(consentId, Corpus.Read("jpg_gps_DSCN0010.jpg"));
+        var anonymous = factory.CreateAnonymousClient();
+        var renderer = factory.Services.GetRequiredService<SecureImage.Core.Imaging.PreviewRenderer>();
+
+        var request = anonymous.GetAsync(ApiClient.PathOf((await IssuePreviewLinkAsync(client, slow.Id)).Url));
+        await Kakao.KakaoTestHost.EventuallyAsync(() => Task.FromResult(renderer.DecodesRunning == 1 || request.IsCompleted));
+        clock.Advance(TimeSpan.FromSeconds(30));
+
+        await (await request).AssertProblemAsync(HttpStatusCode.NotFound, "preview-unavailable");
+        Assert.Equal(PreviewState.Unavailable, (await factory.Services.GetRequiredService<IImageCatalog>().FindImageAsync(slow.Id, CancellationToken.None))!.PreviewState);
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync(ApiClient.PathOf(slow.Link.Url))).StatusCode);
+        await (await client.PostAsJsonAsync($"/v1/images/{slow.Id}/links", new { variant = "preview" })).AssertProblemAsync(HttpStatusCode.NotFound, "preview-unavailable");
+        var made = await anonymous.GetAsync(ApiClient.PathOf((await IssuePreviewLinkAsync(client, next.Id)).Url));
+        Assert.Equal(HttpStatusCode.OK, made.StatusCode);
+        Assert.Equal((0, 0), (renderer.DecodesRunning, renderer.DecodesAbandoned));
+    }
+
+    [Fact]
+    public async Task A_preview_of_an_animated_webp_is_its_first_frame_only_without_metadata()
+    {
+        var colours = new[] { new Rgba32(220, 30, 30), new Rgba32(30, 200, 40), new Rgba32(40, 40, 230) };
+        var webp = AnimatedWebP(48, 32, colours, exif: Encoding.ASCII.GetBytes("II*\0secret-camera-serial"), xmp: Encoding.UTF8.GetBytes("<x:xmpmeta>Kim Minji</x:xmpmeta>"));
+
+        var preview = await UploadAndFetchPreviewAsync(webp);
+
+        Assert.Equal("image/jpeg", preview.ContentType);
+        using var image = Image.Load<Rgba32>(preview.Bytes);
+        Assert.Single(image.Frames);
+        Assert.Equal((48, 32), (image.Width, image.Height));
+        var centre = image[24, 16];
+        Assert.True(Math.Abs(centre.R - 220) + Math.Abs(centre.G - 30) + Math.Abs(centre.B - 30) < 30, $"centre pixel {centre} is not the first frame's red");
+        await AssertNoMetadataAsync(preview.Bytes);
+        Assert.True(preview.Bytes.AsSpan().IndexOf("secret-camera-serial"u8) < 0);
+        Assert.True(preview.Bytes.AsSpan().IndexOf("Kim Minji"u8) < 0);
+    }
+
     [Theory]
     [InlineData("PreviewMaxSidePixels", "9000")]
     [InlineData("PreviewJpegQuality", "0")]
     [InlineData("DecodeTimeout", "00:10:00")]
+    [InlineData("PreviewMaxDeferral", "01:00:01")]
+    [InlineData("PreviewMaxDeferral", "-00:00:01")]
     public async Task Invalid_imaging_settings_refuse_to_start(string key, string value)
     {
         using var factory = new SecureImageFactory("Testing", new Dictionary<string, string?> { [$"SecureImage:Imaging:{key}"] = value });
@@ -339,6 +438,72 @@ public sealed class PreviewTests : IDisposable
         var response = await client.PostAsJsonAsync($"/v1/images/{imageId}/links", new { variant = "preview" });
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<PreviewLinkBody>())!;
+    }
+
+    /// <summary>Waits for the background pass (no assertion on how long it takes; the limit only ends a broken run).</summary>
+    private static async Task<ImageRecord> WaitForPreviewStateAsync(SecureImageFactory factory, Guid imageId)
+    {
+        var catalog = factory.Services.GetRequiredService<IImageCatalog>();
+        ImageRecord? image = null;
+        await Kakao.KakaoTestHost.EventuallyAsync(async () => (image = await catalog.FindImageAsync(imageId, CancellationToken.None))!.PreviewState is not null, seconds: 120);
+        return image!;
+    }
+
+    /// <summary>Settings for hosts that share one data directory (catalog, blobs) and keys, as consecutive processes of one deployment do.</summary>
+    private Dictionary<string, string?> SharedDataDirectory()
+    {
+        _sharedDirectories.Add(Directory.CreateTempSubdirectory("secureimage-preview-restart-").FullName);
+        var settings = new Dictionary<string, string?> { ["SecureImage:DataDirectory"] = _sharedDirectories[^1] };
+        foreach (var (key, value) in SecureImageFactory.NewKeySettings())
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
+
+    /// <summary>
+    /// An animated WebP by hand (ImageSharp 2.1 writes stills only): one lossless frame per colour, each the whole canvas,
+    /// with EXIF and XMP chunks the sanitizer must drop.
+    /// </summary>
+    private static byte[] AnimatedWebP(int width, int height, Rgba32[] colours, byte[] exif, byte[] xmp)
+    {
+        static byte[] Chunk(string fourCc, byte[] data)
+        {
+            var chunk = new byte[8 + data.Length + (data.Length & 1)];
+            Encoding.ASCII.GetBytes(fourCc).CopyTo(chunk, 0);
+            BinaryPrimitives.WriteUInt32LittleEndian(chunk.AsSpan(4), (uint)data.Length);
+            data.CopyTo(chunk, 8);
+            return chunk;
+        }
+
+        static void UInt24(byte[] into, int at, int value) => (into[at], into[at + 1], into[at + 2]) = ((byte)value, (byte)(value >> 8), (byte)(value >> 16));
+
+        var header = new byte[10];
+        header[0] = 0x02 | 0x04 | 0x08; // animation, XMP, EXIF
+        UInt24(header, 4, width - 1);
+        UInt24(header, 7, height - 1);
+        var chunks = new List<byte[]> { Chunk("VP8X", header), Chunk("ANIM", [0, 0, 0, 0, 0, 0]) };
+        foreach (var colour in colours)
+        {
+            using var frame = new Image<Rgba32>(width, height, colour);
+            var still = Encode(frame.Clone(), new SixLabors.ImageSharp.Formats.Webp.WebpEncoder { FileFormat = SixLabors.ImageSharp.Formats.Webp.WebpFileFormatType.Lossless });
+            var frameHeader = new byte[16];
+            UInt24(frameHeader, 6, width - 1);
+            UInt24(frameHeader, 9, height - 1);
+            UInt24(frameHeader, 12, 100);
+            frameHeader[15] = 0x02; // no blending
+            chunks.Add(Chunk("ANMF", [.. frameHeader, .. still.AsSpan(12)]));
+        }
+
+        chunks.Add(Chunk("EXIF", exif));
+        chunks.Add(Chunk("XMP ", xmp));
+        var body = chunks.SelectMany(chunk => chunk).ToArray();
+        var riff = new byte[12];
+        "RIFF"u8.CopyTo(riff);
+        BinaryPrimitives.WriteUInt32LittleEndian(riff.AsSpan(4), (uint)(4 + body.Length));
+        "WEBP"u8.CopyTo(riff.AsSpan(8));
+        return [.. riff, .. body];
     }
 
     private List<string> BlobFiles() =>

@@ -28,7 +28,7 @@ internal static class PreviewBenchmark
         }
 
         var sanitized = sanitizedStream.ToArray();
-        var renderer = new PreviewRenderer(PreviewRendererOptions.Default);
+        var renderer = new PreviewRenderer(PreviewRendererOptions.Default, TimeProvider.System);
         var before = PeakRssMegabytes();
         using (await renderer.RenderAsync(sanitized, image.Format, image.Width, image.Height, CancellationToken.None))
         {

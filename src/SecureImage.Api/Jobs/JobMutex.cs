@@ -57,6 +57,7 @@ internal sealed class PostgresJobMutex(JobsDatabase database) : IJobMutex
     {
         [JobNames.RetentionSweep] = 0x53494D47_00000002,
         [JobNames.OrphanReconciliation] = 0x53494D47_00000003,
+        [JobNames.PreviewPass] = 0x53494D47_00000005,
     };
 
     public async Task<IAsyncDisposable?> TryEnterAsync(string job, CancellationToken cancellationToken)

@@ -1,16 +1,19 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Security.Cryptography;
 using SecureImage.Core.Blobs;
 using SecureImage.Core.Catalog;
 using SecureImage.Core.Crypto;
 using SecureImage.Core.Diagnostics;
 using SecureImage.Core.Imaging;
+using SecureImage.Core.Threading;
 
 namespace SecureImage.Core.Previews;
 
 /// <summary>
-/// Makes an image's preview once: decrypts the original into a pooled buffer, renders it
+/// Makes an image's preview once: takes a decode turn (so at most as many originals as decode slots are decrypted at
+/// once), decrypts the original into a pooled buffer, renders it
 /// (<see cref="PreviewRenderer"/>), encrypts the rendition as its own envelope under a fresh data key
 /// bound to a fresh preview id, writes it as its own blob and records it beside the original. Nothing
 /// plaintext leaves memory; the buffers are zeroed. Requests for one image that arrive while it is being
@@ -70,38 +73,41 @@ public sealed class PreviewMaker
 
     private async Task<ImageRecord?> MakeAsync(Guid imageId, CancellationToken cancellationToken)
     {
-        var image = await _catalog.FindImageAsync(imageId, cancellationToken);
-        if (image is null || image.PreviewState is not null || image.State == ImageState.Erased || image.PendingEraseReason is not null || image.WrappedKey is null)
-        {
-            return image;
-        }
-
+        RenderedPreview? preview;
+        ImageRecord? image;
         using var activity = Tracing.Source.StartActivity("secureimage.preview.make");
         activity?.SetTag(Tracing.Tags.ImageId, imageId);
-        if (!ImageFormats.TryParseContentType(image.ContentType, out var format) || image.Bytes > int.MaxValue)
-        {
-            await _catalog.MarkPreviewUnavailableAsync(imageId, cancellationToken);
-            return await _catalog.FindImageAsync(imageId, cancellationToken);
-        }
-
-        var plaintext = ArrayPool<byte>.Shared.Rent((int)image.Bytes);
         try
         {
-            if (!await ReadOriginalAsync(image, plaintext, cancellationToken))
+            // The decode turn comes before the original is read: an original is decrypted only inside a turn, so at most
+            // Imaging:MaxConcurrentDecodes of them are in memory, however many previews are asked for at once.
+            using (var turn = await _renderer.WaitForTurnAsync(cancellationToken))
             {
-                // Erased between the read of the row and the read of the blob.
-                return await _catalog.FindImageAsync(imageId, cancellationToken);
+                image = await _catalog.FindImageAsync(imageId, cancellationToken);
+                if (image is null || image.PreviewState is not null || image.State == ImageState.Erased || image.PendingEraseReason is not null || image.WrappedKey is null)
+                {
+                    activity?.SetTag(Tracing.Tags.Outcome, "not-needed");
+                    return image;
+                }
+
+                if (!ImageFormats.TryParseContentType(image.ContentType, out var format) || image.Bytes > int.MaxValue)
+                {
+                    return await MarkUnavailableAsync(imageId, activity, "format", cancellationToken);
+                }
+
+                try
+                {
+                    preview = await RenderOriginalAsync(image, format, turn, cancellationToken);
+                }
+                catch (PreviewUnavailableException ex)
+                {
+                    return await MarkUnavailableAsync(imageId, activity, ex.InnerException?.GetType().Name ?? "preview-unavailable", cancellationToken);
+                }
             }
 
-            RenderedPreview preview;
-            try
+            if (preview is null)
             {
-                preview = await _renderer.RenderAsync(plaintext.AsMemory(0, (int)image.Bytes), format, image.Width, image.Height, cancellationToken);
-            }
-            catch (PreviewUnavailableException ex)
-            {
-                activity.Fail(ex.InnerException?.GetType().Name ?? "preview-unavailable");
-                await _catalog.MarkPreviewUnavailableAsync(imageId, cancellationToken);
+                // Erased between the read of the row and the read of the blob.
                 return await _catalog.FindImageAsync(imageId, cancellationToken);
             }
 
@@ -118,10 +124,47 @@ public sealed class PreviewMaker
             activity.Fail(Tracing.CodeOf(ex));
             throw;
         }
+    }
+
+    private async Task<ImageRecord?> MarkUnavailableAsync(Guid imageId, Activity? activity, string code, CancellationToken cancellationToken)
+    {
+        activity?.SetTag(Tracing.Tags.Outcome, "unavailable");
+        activity?.SetTag(Tracing.Tags.Reason, code);
+        await _catalog.MarkPreviewUnavailableAsync(imageId, cancellationToken);
+        return await _catalog.FindImageAsync(imageId, cancellationToken);
+    }
+
+    /// <summary>
+    /// Decrypts the original into a pooled buffer and renders it in <paramref name="turn"/>; null when its blob is gone.
+    /// The plaintext is zeroed before this returns (the preview is stored after the turn, with the original gone).
+    /// </summary>
+    private async Task<RenderedPreview?> RenderOriginalAsync(ImageRecord image, ImageFormat format, DeadlineWork.Turn turn, CancellationToken cancellationToken)
+    {
+        var length = (int)image.Bytes;
+        var plaintext = ArrayPool<byte>.Shared.Rent(length);
+        var reusable = true;
+        try
+        {
+            if (!await ReadOriginalAsync(image, plaintext, cancellationToken))
+            {
+                return null;
+            }
+
+            return await _renderer.RenderAsync(turn, plaintext.AsMemory(0, length), format, image.Width, image.Height, cancellationToken);
+        }
+        catch (PreviewUnavailableException ex) when (ex.InnerException is TimeoutException)
+        {
+            // An abandoned decode may still read the buffer: zeroed, but never handed to another image.
+            reusable = false;
+            throw;
+        }
         finally
         {
-            CryptographicOperations.ZeroMemory(plaintext.AsSpan(0, (int)Math.Min(image.Bytes, plaintext.Length)));
-            ArrayPool<byte>.Shared.Return(plaintext);
+            CryptographicOperations.ZeroMemory(plaintext.AsSpan(0, length));
+            if (reusable)
+            {
+                ArrayPool<byte>.Shared.Return(plaintext);
+            }
         }
     }
 

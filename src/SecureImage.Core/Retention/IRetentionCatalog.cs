@@ -93,6 +93,9 @@ public static class JobNames
     public const string RetentionSweep = "retention-sweep";
     public const string OrphanReconciliation = "orphan-reconciliation";
     public const string JobRunPurge = "job-run-purge";
+
+    /// <summary>The background preview pass (not a Hangfire job: a hosted loop that takes the same one-at-a-time lock).</summary>
+    public const string PreviewPass = "preview-pass";
 }
 
 public static class HoldAuditKinds

@@ -5,7 +5,8 @@ namespace SecureImage.Core.Threading;
 
 /// <summary>
 /// Dedicated threads at the lowest CPU priority (Linux nice 19) for CPU-heavy work that nobody waits on first:
-/// preview decodes and password checks. Uploads and downloads keep the cores; this work gets what they leave, and
+/// password checks on a fixed pool, preview decodes each on a thread of its own (<see cref="RunOnOwnThreadAsync{T}"/>,
+/// through <see cref="DeadlineWork"/>). Uploads and downloads keep the cores; this work gets what they leave, and
 /// on a quiet instance it still runs at full speed. Elsewhere than Linux the threads keep normal priority.
 /// </summary>
 public sealed class LowPriorityWorkers : IDisposable
@@ -50,6 +51,29 @@ public sealed class LowPriorityWorkers : IDisposable
         {
             work();
         }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on a new thread of its own at the lowest priority, for work that may never return
+    /// (a stuck decode keeps only its own thread, never one that other work waits for).
+    /// </summary>
+    public static Task<T> RunOnOwnThreadAsync<T>(Func<T> work, string name)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        new Thread(() =>
+        {
+            LowerThisThreadsPriority();
+            try
+            {
+                done.TrySetResult(work());
+            }
+            catch (Exception ex)
+            {
+                done.TrySetException(ex);
+            }
+        }) { IsBackground = true, Name = name }.Start();
+        return done.Task;
     }
 
     /// <summary>Linux schedules threads as tasks: nice 19 for this one only.</summary>

@@ -126,6 +126,40 @@ public sealed class KakaoCallbackTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task With_preview_links_configured_the_callback_carries_one_working_preview_link_per_stored_image_in_order()
+    {
+        var shared = SharedDataDirectory();
+        await using var factory = KakaoTestHost.Create(_kakao, new Dictionary<string, string?>(shared)
+        {
+            ["SecureImage:Kakao:PreviewLinks"] = "true",
+            ["SecureImage:Links:PublicBaseUrl"] = "https://images.example.test",
+        });
+        var soon = factory.Time.GetUtcNow().AddMinutes(10);
+        var urls = new[] { _kakao.ImageUrl(Jpeg, soon, extra: "&delayMs=1500"), _kakao.ImageUrl("png_text_gps_xmp.png", soon, extra: "&delayMs=1500") };
+
+        var response = await factory.CreateBotClient().PostSkillAsync(KakaoTestHost.Payload(urls, callbackUrl: _kakao.CallbackUrl("previews")), callbackToken: Token);
+        Assert.True(response.GetProperty("useCallback").GetBoolean());
+        var requestId = await OnlyCallbackRequestAsync(shared);
+        await KakaoTestHost.EventuallyAsync(async () => (await CallbackAsync(shared, requestId)).State == KakaoCallbackState.Sent);
+
+        // Composed by the callback sender, not the skill request: no request to take a host from, so the public base URL.
+        var final = JsonDocument.Parse(Assert.Single(_kakao.Callbacks).Body).RootElement;
+        var ids = final.ImageIds();
+        var previews = final.Data("previewUrls").Split(',');
+        Assert.Equal(2, ids.Count);
+        Assert.Equal(ids.Count, previews.Length);
+        var anonymous = factory.CreateAnonymousClient();
+        for (var index = 0; index < ids.Count; index++)
+        {
+            Assert.StartsWith($"https://images.example.test/v1/downloads/{ids[index]:D}?", previews[index], StringComparison.Ordinal);
+            Assert.EndsWith("&variant=preview", previews[index], StringComparison.Ordinal);
+            var preview = await anonymous.GetAsync(ApiClient.PathOf(previews[index]));
+            Assert.Equal(System.Net.HttpStatusCode.OK, preview.StatusCode);
+            Assert.Equal("image/jpeg", preview.Content.Headers.ContentType?.MediaType);
+        }
+    }
+
+    [Fact]
     public async Task Answered_within_the_budget_the_held_callback_is_closed_unsent()
     {
         var shared = SharedDataDirectory();

@@ -9,28 +9,8 @@ using SecureImage.Storage.Sqlite;
 
 namespace SecureImage.Core.Tests.Previews;
 
-public sealed class PreviewMakerTests : IAsyncLifetime, IDisposable
+public sealed class PreviewMakerTests : PreviewCatalogTest
 {
-    private static readonly DateTimeOffset Now = DateTimeOffset.FromUnixTimeMilliseconds(1_760_000_000_000);
-    private readonly TemporaryDirectory _directory = new();
-    private readonly InMemoryBlobStore _blobs = new();
-    private readonly LocalKeyEncryptionKey _kek = new(TestKeys.Ring("kek-1"));
-    private readonly ConsentRecord _consent = new(Guid.NewGuid(), "bot-a", new string('5', 64), "image-transfer", "2025-01", ConsentSources.Api, Now.AddMinutes(-5), WithdrawnAt: null);
-    private readonly SqliteImageCatalog _catalog;
-
-    public PreviewMakerTests() =>
-        _catalog = new SqliteImageCatalog(new SqliteCatalogOptions { ConnectionString = $"Data Source={_directory.File("catalog.db")}" });
-
-    public async Task InitializeAsync()
-    {
-        await _catalog.MigrateAsync(CancellationToken.None);
-        await _catalog.AddConsentAsync(_consent, CancellationToken.None);
-    }
-
-    public Task DisposeAsync() => Task.CompletedTask;
-
-    public void Dispose() => _directory.Dispose();
-
     [Fact]
     public async Task Concurrent_requests_for_one_image_decode_and_store_one_preview()
     {
@@ -40,8 +20,8 @@ public sealed class PreviewMakerTests : IAsyncLifetime, IDisposable
         var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => maker.EnsureAsync(image.Id, CancellationToken.None))));
 
         Assert.All(results, result => Assert.Equal(PreviewState.Ready, result!.PreviewState));
-        Assert.Equal(2, _blobs.UploadsStarted.Count);
-        Assert.Equal(2, _blobs.Blobs.Count);
+        Assert.Equal(2, Blobs.UploadsStarted.Count);
+        Assert.Equal(2, Blobs.Blobs.Count);
         Assert.Single(results.Select(result => result!.Preview!.BlobName).Distinct());
     }
 
@@ -53,10 +33,10 @@ public sealed class PreviewMakerTests : IAsyncLifetime, IDisposable
         var preview = (await NewMaker().EnsureAsync(image.Id, CancellationToken.None))!.Preview!;
 
         Assert.NotEqual(image.Id, preview.Id);
-        await Assert.ThrowsAsync<KeyUnwrapException>(() => _kek.UnwrapKeyAsync(preview.WrappedKey!, image.Id, CancellationToken.None));
-        var dataKey = await _kek.UnwrapKeyAsync(preview.WrappedKey!, preview.Id, CancellationToken.None);
+        await Assert.ThrowsAsync<KeyUnwrapException>(() => Kek.UnwrapKeyAsync(preview.WrappedKey!, image.Id, CancellationToken.None));
+        var dataKey = await Kek.UnwrapKeyAsync(preview.WrappedKey!, preview.Id, CancellationToken.None);
         using var plaintext = new MemoryStream();
-        await using (var decrypting = new EnvelopeDecryptingStream(new MemoryStream(_blobs.Blobs[preview.BlobName]), dataKey, preview.Id))
+        await using (var decrypting = new EnvelopeDecryptingStream(new MemoryStream(Blobs.Blobs[preview.BlobName]), dataKey, preview.Id))
         {
             await decrypting.CopyToAsync(plaintext);
         }
@@ -82,7 +62,7 @@ public sealed class PreviewMakerTests : IAsyncLifetime, IDisposable
 
         Assert.Equal((PreviewState.Unavailable, PreviewState.Unavailable), (first!.PreviewState, second!.PreviewState));
         Assert.Null(second.Preview);
-        Assert.Equal(image.BlobName, Assert.Single(_blobs.Blobs).Key);
+        Assert.Equal(image.BlobName, Assert.Single(Blobs.Blobs).Key);
         Assert.NotNull(second.WrappedKey);
     }
 
@@ -90,21 +70,39 @@ public sealed class PreviewMakerTests : IAsyncLifetime, IDisposable
     public async Task An_image_committed_to_erasure_gets_no_preview()
     {
         var image = await IngestAsync(Corpus.Read("jpg_Canon_40D.jpg"));
-        await _catalog.RequestEraseAsync(image.Id, "deleted-by-bot", "bot:bot-a", Now, CancellationToken.None);
+        await Catalog.RequestEraseAsync(image.Id, "deleted-by-bot", "bot:bot-a", Now, CancellationToken.None);
 
         var result = await NewMaker().EnsureAsync(image.Id, CancellationToken.None);
 
         Assert.Null(result!.PreviewState);
-        Assert.Single(_blobs.Blobs);
+        Assert.Single(Blobs.Blobs);
+    }
+
+    [Fact]
+    public async Task However_many_previews_are_asked_for_at_once_only_as_many_originals_as_decode_slots_are_decrypted_at_a_time()
+    {
+        var images = new List<ImageRecord>();
+        for (var index = 0; index < 8; index++)
+        {
+            images.Add(await IngestAsync(Corpus.Read("jpg_gps_DSCN0010.jpg")));
+        }
+
+        // Each original's read takes a while, so reads that are allowed to overlap do.
+        var slowBlobs = new InMemoryBlobStore { DownloadDelay = TimeSpan.FromMilliseconds(100) };
+        foreach (var (name, bytes) in Blobs.Blobs)
+        {
+            using var copy = new MemoryStream(bytes);
+            await slowBlobs.UploadAsync(name, copy, CancellationToken.None);
+        }
+
+        var maker = new PreviewMaker(Catalog, slowBlobs, Kek, new PreviewRenderer(PreviewRendererOptions.Default with { MaxConcurrentDecodes = 2 }, TimeProvider.System), new FakeTimeProvider(Now), TimeSpan.FromMinutes(10));
+
+        var results = await Task.WhenAll(images.Select(image => Task.Run(() => maker.EnsureAsync(image.Id, CancellationToken.None))));
+
+        Assert.All(results, result => Assert.Equal(PreviewState.Ready, result!.PreviewState));
+        Assert.InRange(slowBlobs.MostDownloadsOpen, 1, 2);
     }
 
     private PreviewMaker NewMaker() =>
-        new(_catalog, _blobs, _kek, new PreviewRenderer(PreviewRendererOptions.Default), new FakeTimeProvider(Now), TimeSpan.FromMinutes(10));
-
-    private async Task<ImageRecord> IngestAsync(byte[] input)
-    {
-        var ingestion = new ImageIngestion(new ContainerImageSanitizer(), _blobs, _kek, _catalog, new FakeTimeProvider(Now), new ImageIngestionOptions());
-        var stored = await ingestion.StoreAsync(new MemoryStream(input), CancellationToken.None);
-        return await ingestion.CommitAsync(stored, _consent, CancellationToken.None);
-    }
+        new(Catalog, Blobs, Kek, new PreviewRenderer(PreviewRendererOptions.Default, TimeProvider.System), new FakeTimeProvider(Now), TimeSpan.FromMinutes(10));
 }

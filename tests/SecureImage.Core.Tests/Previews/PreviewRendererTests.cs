@@ -3,12 +3,13 @@ using SecureImage.Core.Tests.Imaging;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using static SecureImage.Core.Tests.Imaging.FormatFixtures;
+using ControlledClock = Microsoft.Extensions.Time.Testing.FakeTimeProvider;
 
 namespace SecureImage.Core.Tests.Previews;
 
 public sealed class PreviewRendererTests
 {
-    private readonly PreviewRenderer _renderer = new(PreviewRendererOptions.Default);
+    private readonly PreviewRenderer _renderer = new(PreviewRendererOptions.Default, TimeProvider.System);
 
     [Fact]
     public async Task An_animated_webp_renders_its_first_frame_only()
@@ -51,7 +52,7 @@ public sealed class PreviewRendererTests
     {
         // The catalog's dimensions are checked first; here they understate the image, as a lie in a container could,
         // so only the allocation limit (sized from 100 pixels: the 4 MiB floor) stands between the decoder and 16 MB.
-        var renderer = new PreviewRenderer(PreviewRendererOptions.Default with { Limits = new ImageLimits(100, 100, 1) });
+        var renderer = new PreviewRenderer(PreviewRendererOptions.Default with { Limits = new ImageLimits(100, 100, 1) }, TimeProvider.System);
         var (_, png) = await Sanitize.BytesAsync(RealImages.Png(SixLabors.ImageSharp.Formats.Png.PngColorType.Rgb, width: 2000, height: 2000));
 
         var refusal = await Assert.ThrowsAsync<PreviewUnavailableException>(() => renderer.RenderAsync(png, ImageFormat.Png, 10, 10, CancellationToken.None));
@@ -69,7 +70,7 @@ public sealed class PreviewRendererTests
     [Fact]
     public async Task Dimensions_beyond_the_pixel_limits_are_refused_before_any_decode()
     {
-        var renderer = new PreviewRenderer(PreviewRendererOptions.Default with { Limits = new ImageLimits(100, 100, 1) });
+        var renderer = new PreviewRenderer(PreviewRendererOptions.Default with { Limits = new ImageLimits(100, 100, 1) }, TimeProvider.System);
 
         var refusal = await Assert.ThrowsAsync<PreviewUnavailableException>(() => renderer.RenderAsync(new byte[16], ImageFormat.Png, 11, 10, CancellationToken.None));
 
@@ -84,6 +85,41 @@ public sealed class PreviewRendererTests
         await Assert.ThrowsAsync<PreviewUnavailableException>(() => _renderer.RenderAsync(jpeg.AsMemory(0, 200), ImageFormat.Jpeg, 100, 68, CancellationToken.None));
         await Assert.ThrowsAsync<PreviewUnavailableException>(() => _renderer.RenderAsync(jpeg, ImageFormat.Png, 100, 68, CancellationToken.None));
         await Assert.ThrowsAsync<PreviewUnavailableException>(() => _renderer.RenderAsync(jpeg, (ImageFormat)42, 100, 68, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_decode_still_running_at_its_timeout_is_stopped_frees_its_slot_and_the_next_decode_runs()
+    {
+        var clock = new ControlledClock();
+        var renderer = new PreviewRenderer(PreviewRendererOptions.Default with { MaxConcurrentDecodes = 1 }, clock);
+        var large = RealImages.Jpeg(4000, 3000);
+        var (_, small) = await Sanitize.BytesAsync(RealImages.Png(SixLabors.ImageSharp.Formats.Png.PngColorType.Rgb, width: 12, height: 9));
+
+        // The clock moves only when told: the timeout comes while the 12 MP decode is surely under way.
+        var render = renderer.RenderAsync(large, ImageFormat.Jpeg, 4000, 3000, CancellationToken.None);
+        await EventuallyAsync(() => renderer.DecodesRunning == 1);
+        clock.Advance(PreviewRendererOptions.DefaultDecodeTimeout);
+
+        var refusal = await Assert.ThrowsAsync<PreviewUnavailableException>(() => render.WaitAsync(TimeSpan.FromMinutes(1)));
+        Assert.IsType<TimeoutException>(refusal.InnerException);
+
+        // ImageSharp saw the cancellation and stopped within the grace (the fake clock never reached it): nothing abandoned.
+        await EventuallyAsync(() => renderer.DecodesRunning == 0);
+        Assert.Equal(0, renderer.DecodesAbandoned);
+
+        // The only slot is free again: the next image renders, the clock still.
+        using var next = await renderer.RenderAsync(small, ImageFormat.Png, 12, 9, CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal((12, 9), (next.Width, next.Height));
+    }
+
+    private static async Task EventuallyAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the condition never held");
+            await Task.Delay(5);
+        }
     }
 
     private async Task<byte[]> RenderBytesAsync(byte[] sanitized, ImageFormat format, int width, int height)

@@ -46,10 +46,39 @@ internal sealed class InMemoryBlobStore : IBlobStore
         }
     }
 
-    public Task<Stream> DownloadStreamingAsync(string blobName, CancellationToken cancellationToken) =>
-        _blobs.TryGetValue(blobName, out var bytes)
-            ? Task.FromResult<Stream>(new MemoryStream(bytes, writable: false))
-            : throw new BlobNotFoundException("No such blob.");
+    /// <summary>How long each download takes to start answering (so that downloads a caller allows to overlap do).</summary>
+    public TimeSpan DownloadDelay { get; init; }
+
+    /// <summary>The most downloads open at once so far (from the call to the disposal of its stream).</summary>
+    public int MostDownloadsOpen => Volatile.Read(ref _mostOpen);
+
+    private int _open;
+    private int _mostOpen;
+
+    public async Task<Stream> DownloadStreamingAsync(string blobName, CancellationToken cancellationToken)
+    {
+        if (!_blobs.TryGetValue(blobName, out var bytes))
+        {
+            throw new BlobNotFoundException("No such blob.");
+        }
+
+        var open = Interlocked.Increment(ref _open);
+        for (var most = _mostOpen; open > most && Interlocked.CompareExchange(ref _mostOpen, open, most) != most; most = _mostOpen)
+        {
+        }
+
+        try
+        {
+            await Task.Delay(DownloadDelay, cancellationToken);
+        }
+        catch
+        {
+            Interlocked.Decrement(ref _open);
+            throw;
+        }
+
+        return new OpenDownload(bytes, () => Interlocked.Decrement(ref _open));
+    }
 
     public Task<bool> DeleteIfExistsAsync(string blobName, CancellationToken cancellationToken) =>
         Task.FromResult(_blobs.TryRemove(blobName, out _));
@@ -64,4 +93,20 @@ internal sealed class InMemoryBlobStore : IBlobStore
     }
 
     public Task CheckAvailableAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>A download's body; counts itself closed once.</summary>
+internal sealed class OpenDownload(byte[] bytes, Action closed) : MemoryStream(bytes, writable: false)
+{
+    private int _closed;
+
+    protected override void Dispose(bool disposing)
+    {
+        if (Interlocked.Exchange(ref _closed, 1) == 0)
+        {
+            closed();
+        }
+
+        base.Dispose(disposing);
+    }
 }

@@ -567,6 +567,47 @@ public abstract class CatalogContractTests
         Assert.Equal(new SecureImage.Core.Dashboard.BotStorage("bot-a", 1, image.Bytes + preview.Bytes), Assert.Single(overview.Stored));
     }
 
+    [Fact]
+    public async Task The_preview_backlog_lists_live_images_without_a_preview_oldest_first_page_by_page()
+    {
+        var catalog = await CreateMigratedCatalogAsync();
+        var backlog = (Core.Previews.IPreviewBacklog)catalog;
+        var consent = await AddConsentAsync(catalog, "bot-a");
+
+        // Two uploads in the same millisecond, split across pages (the cursor breaks the tie by id), one later, one earlier.
+        var waiting = new[] { T0, T0, T0.AddSeconds(1), T0.AddSeconds(-1) }
+            .Select(at => NewImage(consent) with { CreatedAt = at })
+            .ToList();
+        var withPreview = NewImage(consent) with { CreatedAt = T0.AddSeconds(-2) };
+        var undecodable = NewImage(consent) with { CreatedAt = T0.AddSeconds(-3) };
+        var erasing = NewImage(consent) with { CreatedAt = T0.AddSeconds(-4) };
+        var expired = NewImage(consent) with { CreatedAt = T0.AddSeconds(-5), ExpiresAt = T0.AddMinutes(1) };
+        foreach (var image in waiting.Concat([withPreview, undecodable, erasing, expired]))
+        {
+            await AddImageAsync(catalog, image);
+        }
+
+        await catalog.RecordPreviewAsync(withPreview.Id, NewPreview(), CancellationToken.None);
+        await catalog.MarkPreviewUnavailableAsync(undecodable.Id, CancellationToken.None);
+        await catalog.RequestEraseAsync(erasing.Id, "deleted-by-bot", "bot:bot-a", T0, CancellationToken.None);
+
+        var now = T0.AddMinutes(2);
+        var pages = new List<IReadOnlyList<Core.Previews.PreviewCandidate>>();
+        Core.Previews.PreviewCandidate? cursor = null;
+        do
+        {
+            pages.Add(await backlog.FindImagesWithoutPreviewAsync(now, cursor, 2, CancellationToken.None));
+            cursor = pages[^1].LastOrDefault() ?? cursor;
+        }
+        while (pages[^1].Count == 2);
+
+        var expected = waiting.OrderBy(i => i.CreatedAt).ThenBy(i => i.Id.ToString("D")).Select(i => new Core.Previews.PreviewCandidate(i.Id, i.CreatedAt)).ToList();
+        Assert.Equal([2, 2, 0], pages.Select(page => page.Count));
+        Assert.Equal(expected.Select(c => c.CreatedAt), pages.SelectMany(page => page).Select(c => c.CreatedAt));
+        Assert.Equal(expected.Select(c => c.ImageId).ToHashSet(), pages.SelectMany(page => page).Select(c => c.ImageId).ToHashSet());
+        Assert.Equal(4, pages.SelectMany(page => page).Select(c => c.ImageId).Distinct().Count());
+    }
+
     protected static ImagePreview NewPreview() => new(
         Guid.NewGuid(),
         "image/png",

@@ -79,7 +79,7 @@ internal sealed class KakaoFetchProcessor(
     KakaoRequestTracker tracker,
     KakaoCallbackSignal callbackSignal,
     ServiceMetrics metrics,
-    Previews.PreviewQueue previews,
+    Previews.PreviewSignal previews,
     TimeProvider timeProvider,
     ILogger<KakaoFetchProcessor> logger)
 {
@@ -136,7 +136,7 @@ internal sealed class KakaoFetchProcessor(
         {
             var stored = await fetcher.FetchAsync(fetch.Url, ingestion.StoreAsync, stoppingToken);
             var image = await ingestion.CommitAsync(stored, consent, stoppingToken);
-            previews.Queue(image.Id);
+            previews.Wake();
             await queue.MarkDoneAsync(fetch.Id, image.Id, timeProvider.UtcNowMilliseconds(), CancellationToken.None);
             tracker.Report(fetch.RequestId, new KakaoImageOutcome(fetch.Position, image.Id, null));
             callbackSignal.Wake();

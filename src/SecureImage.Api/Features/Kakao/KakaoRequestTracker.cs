@@ -87,18 +87,7 @@ internal sealed class KakaoRequestTracker
 }
 
 /// <summary>Wakes the fetch worker when new fetches were queued, so it need not wait for its next poll.</summary>
-internal sealed class KakaoFetchSignal : KakaoSignal;
+internal sealed class KakaoFetchSignal : Jobs.WakeSignal;
 
 /// <summary>Wakes the callback sender when a fetch settled or a callback was armed here (other instances' work is found by polling).</summary>
-internal sealed class KakaoCallbackSignal : KakaoSignal;
-
-/// <summary>A wake-up for a polling loop; one subclass per loop, so each is its own singleton.</summary>
-internal abstract class KakaoSignal
-{
-    private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    /// <summary>Take this before looking for work, then wait on it: a wake in between is not lost.</summary>
-    public Task Next => Volatile.Read(ref _next).Task;
-
-    public void Wake() => Interlocked.Exchange(ref _next, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-}
+internal sealed class KakaoCallbackSignal : Jobs.WakeSignal;

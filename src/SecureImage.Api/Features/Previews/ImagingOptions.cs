@@ -17,23 +17,45 @@ internal sealed class ImagingOptions
     [Range(1, 100)]
     public int PreviewJpegQuality { get; set; } = PreviewRendererOptions.DefaultJpegQuality;
 
-    /// <summary>Decodes running at once on this instance (jobs and on-the-spot previews together); others wait.</summary>
+    /// <summary>Decodes running at once on this instance (background pass and on-the-spot previews together); others wait, before decrypting.</summary>
     [Range(1, 64)]
     public int MaxConcurrentDecodes { get; set; } = PreviewRendererOptions.DefaultMaxConcurrentDecodes;
 
     /// <summary>A decode that takes longer marks the preview unavailable.</summary>
     public TimeSpan DecodeTimeout { get; set; } = PreviewRendererOptions.DefaultDecodeTimeout;
 
-    /// <summary>Queue a background job for the preview right after each upload commits (else it is made at the first preview request).</summary>
+    /// <summary>Make each image's preview in the background after its upload commits (else it is made at the first preview request).</summary>
     public bool PreviewOnUpload { get; set; } = true;
+
+    /// <summary>
+    /// Background previews wait while client requests are in flight, at most this long after the upload; then they are
+    /// made anyway (at the lowest CPU priority). Zero: never deferred.
+    /// </summary>
+    public TimeSpan PreviewMaxDeferral { get; set; } = DefaultPreviewMaxDeferral;
+
+    public static readonly TimeSpan DefaultPreviewMaxDeferral = TimeSpan.FromMinutes(5);
 }
 
 internal sealed class ValidateImagingOptions : IValidateOptions<ImagingOptions>
 {
     public static readonly TimeSpan MaxDecodeTimeout = TimeSpan.FromMinutes(5);
 
-    public ValidateOptionsResult Validate(string? name, ImagingOptions options) =>
-        options.DecodeTimeout < TimeSpan.FromSeconds(1) || options.DecodeTimeout > MaxDecodeTimeout
-            ? ValidateOptionsResult.Fail("SecureImage:Imaging:DecodeTimeout must be between 00:00:01 and 00:05:00.")
-            : ValidateOptionsResult.Success;
+    /// <summary>Links live 10 minutes and bots ask for previews soon after the upload: a longer deferral is more likely a unit slip.</summary>
+    public static readonly TimeSpan MaxPreviewMaxDeferral = TimeSpan.FromHours(1);
+
+    public ValidateOptionsResult Validate(string? name, ImagingOptions options)
+    {
+        var failures = new List<string>();
+        if (options.DecodeTimeout < TimeSpan.FromSeconds(1) || options.DecodeTimeout > MaxDecodeTimeout)
+        {
+            failures.Add("SecureImage:Imaging:DecodeTimeout must be between 00:00:01 and 00:05:00.");
+        }
+
+        if (options.PreviewMaxDeferral < TimeSpan.Zero || options.PreviewMaxDeferral > MaxPreviewMaxDeferral)
+        {
+            failures.Add("SecureImage:Imaging:PreviewMaxDeferral must be between 00:00:00 and 01:00:00.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
 }

@@ -1,4 +1,3 @@
-using Hangfire;
 using Microsoft.Extensions.Options;
 using SecureImage.Api.Configuration;
 using SecureImage.Core.Blobs;
@@ -20,8 +19,9 @@ internal static class PreviewsSetup
         {
             var imaging = sp.GetRequiredService<IOptions<ImagingOptions>>().Value;
             var ingestion = sp.GetRequiredService<ImageIngestionOptions>();
-            return new PreviewRenderer(new PreviewRendererOptions(
-                imaging.PreviewMaxSidePixels, imaging.PreviewJpegQuality, imaging.MaxConcurrentDecodes, imaging.DecodeTimeout, ingestion.Limits));
+            return new PreviewRenderer(
+                new PreviewRendererOptions(imaging.PreviewMaxSidePixels, imaging.PreviewJpegQuality, imaging.MaxConcurrentDecodes, imaging.DecodeTimeout, ingestion.Limits),
+                sp.GetRequiredService<TimeProvider>());
         });
         services.AddSingleton(sp => new PreviewMaker(
             sp.GetRequiredService<IImageCatalog>(),
@@ -30,75 +30,87 @@ internal static class PreviewsSetup
             sp.GetRequiredService<PreviewRenderer>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ImageIngestionOptions>().UploadTimeout));
-        services.AddSingleton<PreviewQueue>();
+        services.AddSingleton<IPreviewBacklog>(sp => (IPreviewBacklog)sp.GetRequiredService<IImageCatalog>());
+        services.AddSingleton(sp => new PreviewPass(
+            sp.GetRequiredService<IPreviewBacklog>(),
+            sp.GetRequiredService<PreviewMaker>(),
+            sp.GetRequiredService<Jobs.RequestActivity>(),
+            sp.GetRequiredService<TimeProvider>(),
+            new PreviewPassOptions(sp.GetRequiredService<IOptions<ImagingOptions>>().Value.PreviewMaxDeferral)));
+        services.AddSingleton<PreviewSignal>();
+        services.AddHostedService<PreviewWorker>();
         return services;
     }
 }
 
-/// <summary>Queues the preview job of a committed image (<see cref="ImagingOptions.PreviewOnUpload"/>). Never fails the upload.</summary>
-internal sealed partial class PreviewQueue(IBackgroundJobClient jobs, IOptions<ImagingOptions> options, ILogger<PreviewQueue> logger)
+/// <summary>Wakes this instance's preview pass when an upload or a Kakao fetch committed an image here (others' are found by polling).</summary>
+internal sealed class PreviewSignal : Jobs.WakeSignal;
+
+/// <summary>
+/// Runs the background preview pass (<see cref="PreviewPass"/>) when signalled and every <see cref="PollInterval"/>
+/// (<see cref="ImagingOptions.PreviewOnUpload"/>; off, previews are made at their first request only). One pass at a
+/// time per deployment (<see cref="Jobs.IJobMutex"/>): instances would otherwise decode the same images side by side.
+/// It is not a Hangfire job: the catalog already lists the images without a preview, so an upload writes nothing more
+/// than its own row, and waiting previews never occupy the workers that run the retention sweep.
+/// </summary>
+internal sealed partial class PreviewWorker(
+    PreviewPass pass, PreviewSignal signal, Jobs.IJobMutex mutex, IOptions<ImagingOptions> options, TimeProvider timeProvider, ILogger<PreviewWorker> logger) : BackgroundService
 {
-    public void Queue(Guid imageId)
+    /// <summary>How often the pass looks for images stored by other instances or left by an earlier process.</summary>
+    public static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(30);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!options.Value.PreviewOnUpload)
         {
             return;
         }
 
-        try
+        while (!stoppingToken.IsCancellationRequested)
         {
-            // The job's only argument is the image id: nothing personal is stored in the job store.
-            jobs.Enqueue<PreviewJob>(job => job.RunAsync(imageId, CancellationToken.None));
-        }
-        catch (Exception ex) when (Jobs.JobsDatabase.IsUnavailable(ex) || ex is BackgroundJobClientException)
-        {
-            // The first preview request makes it on the spot instead.
-            LogNotQueued(logger, imageId, ex.GetType().Name);
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The preview job of image {ImageId} was not queued ({Cause}); it will be made at the first preview request.")]
-    private static partial void LogNotQueued(ILogger logger, Guid imageId, string cause);
-}
-
-/// <summary>
-/// Makes one image's preview in the background. Retried a few times for storage outages; a preview that
-/// cannot be decoded is recorded as unavailable, not retried. At-least-once is harmless: a second run finds
-/// the preview recorded and stops.
-/// </summary>
-internal sealed partial class PreviewJob(PreviewMaker previews, ILogger<PreviewJob> logger)
-{
-    [AutomaticRetry(Attempts = 3, LogEvents = false, OnAttemptsExceeded = AttemptsExceededAction.Delete)]
-    public async Task RunAsync(Guid imageId, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var image = await previews.EnsureAsync(imageId, cancellationToken);
-            if (image?.PreviewState == PreviewState.Unavailable)
+            var wake = signal.Next;
+            var ran = true;
+            try
             {
-                LogUnavailable(logger, imageId);
+                ran = await RunOnceAsync(stoppingToken);
             }
-        }
-        catch (Exception ex) when (ex is CatalogUnavailableException or BlobStoreUnavailableException or KeyProviderUnavailableException)
-        {
-            LogStorageFailed(logger, imageId, ex.GetType().Name);
-            throw;
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            // Hangfire stores the failure: by type and stack only, never a message that could quote data.
-            var redacted = Core.Diagnostics.RedactedException.From(ex);
-            LogFailedUnexpectedly(logger, redacted, imageId, redacted.OriginalType);
-            throw redacted;
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (CatalogUnavailableException ex)
+            {
+                LogBacklogUnavailable(logger, ex.InnerException?.GetType().Name ?? ex.GetType().Name);
+            }
+
+            // Uploads arriving during a pass wake it once more at its end. While another instance's pass runs, uploads
+            // here do not wake this loop: each would cost a lock attempt (a connection) for nothing.
+            var poll = Task.Delay(PollInterval, timeProvider, stoppingToken);
+            await (ran ? Task.WhenAny(wake, poll) : Task.WhenAny(poll));
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Image {ImageId} did not decode; its preview is unavailable.")]
-    private static partial void LogUnavailable(ILogger logger, Guid imageId);
+    /// <summary>False when another instance's pass holds the turn (it reads the backlog to its end, images stored here included).</summary>
+    private async Task<bool> RunOnceAsync(CancellationToken stoppingToken)
+    {
+        await using var turn = await mutex.TryEnterAsync(Core.Retention.JobNames.PreviewPass, stoppingToken);
+        if (turn is null)
+        {
+            return false;
+        }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "The preview job of image {ImageId} failed unexpectedly ({Cause}).")]
-    private static partial void LogFailedUnexpectedly(ILogger logger, Exception exception, Guid imageId, string cause);
+        var result = await pass.RunAsync(stoppingToken);
+        if (result.Made + result.Unavailable + result.Failed > 0)
+        {
+            LogPass(logger, result.Made, result.Unavailable, result.Overdue, result.Failed, result.FirstErrorCode ?? "none");
+        }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The preview of image {ImageId} was not stored ({Cause}); the job is retried.")]
-    private static partial void LogStorageFailed(ILogger logger, Guid imageId, string cause);
+        return true;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Preview pass: {Made} made, {Unavailable} unavailable, {Overdue} made while busy after waiting their maximum, {Failed} failed (first: {FirstError}).")]
+    private static partial void LogPass(ILogger logger, int made, int unavailable, int overdue, int failed, string firstError);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The preview backlog could not be read ({Cause}); the pass runs again later.")]
+    private static partial void LogBacklogUnavailable(ILogger logger, string cause);
 }

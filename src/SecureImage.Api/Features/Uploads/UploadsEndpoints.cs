@@ -226,7 +226,7 @@ internal static partial class UploadsEndpoints
         }
 
         telemetry.Stored(image);
-        request.HttpContext.RequestServices.GetRequiredService<Previews.PreviewQueue>().Queue(image.Id);
+        request.HttpContext.RequestServices.GetRequiredService<Previews.PreviewSignal>().Wake();
         Log.ImageStored(logger, image.Id, image.Bytes);
         var link = await links.IssueAsync(image, request, $"bot:{botId}", cancellationToken);
         return TypedResults.Created(

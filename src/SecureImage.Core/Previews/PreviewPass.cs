@@ -1,0 +1,154 @@
+using SecureImage.Core.Diagnostics;
+using SecureImage.Core.Retention;
+
+namespace SecureImage.Core.Previews;
+
+/// <summary>Settings of <see cref="PreviewPass"/>, validated by the host at start-up.</summary>
+/// <param name="MaxDeferral">
+/// How long after its upload a preview may wait for a moment without client requests; past that it is made anyway
+/// (its decode still at the lowest CPU priority), so a service that is never quiet still gets its previews.
+/// </param>
+/// <param name="BatchSize">Backlog rows read per catalog query.</param>
+/// <param name="MaxAttempts">Storage failures after which this process stops trying an image (the first preview request still makes it).</param>
+public sealed record PreviewPassOptions(TimeSpan MaxDeferral, int BatchSize = 50, int MaxAttempts = 3);
+
+/// <summary>What one pass did.</summary>
+/// <param name="Made">Previews stored.</param>
+/// <param name="Unavailable">Images whose pixels did not decode (or not in time): marked, not retried.</param>
+/// <param name="Overdue">Of those made or marked, how many ran while requests were in flight because they had waited <see cref="PreviewPassOptions.MaxDeferral"/>.</param>
+/// <param name="Failed">Attempts that failed on storage (retried by a later pass, up to <see cref="PreviewPassOptions.MaxAttempts"/>).</param>
+/// <param name="FirstErrorCode">The first failure's type, for the log.</param>
+public sealed record PreviewPassResult(int Made, int Unavailable, int Overdue, int Failed, string? FirstErrorCode);
+
+/// <summary>
+/// Makes the previews the catalog lists as missing (<see cref="IPreviewBacklog"/>), oldest upload first, one at a time,
+/// each only while no client request is in flight (<see cref="IRequestActivity"/>, the same count the retention sweep
+/// yields to) or once it has waited <see cref="PreviewPassOptions.MaxDeferral"/>. An upload costs nothing more than its
+/// commit: the image's own row is the to-do entry, so nothing is lost in a restart, and no job store is written per image.
+/// One pass at a time per process (the host also keeps one per deployment); a preview a link asks for meanwhile is made on
+/// the spot by the same <see cref="PreviewMaker"/>, which never decodes one image twice at once.
+/// </summary>
+public sealed class PreviewPass
+{
+    /// <summary>How often a deferred preview looks again whether the service is quiet.</summary>
+    public static readonly TimeSpan BusyPollInterval = TimeSpan.FromMilliseconds(50);
+
+    private readonly IPreviewBacklog _backlog;
+    private readonly PreviewMaker _maker;
+    private readonly IRequestActivity _activity;
+    private readonly TimeProvider _time;
+    private readonly PreviewPassOptions _options;
+    private readonly Dictionary<Guid, int> _failures = [];
+    private readonly SemaphoreSlim _oneAtATime = new(1, 1);
+
+    public PreviewPass(IPreviewBacklog backlog, PreviewMaker maker, IRequestActivity activity, TimeProvider timeProvider, PreviewPassOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxDeferral, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxAttempts, 1);
+        _backlog = backlog;
+        _maker = maker;
+        _activity = activity;
+        _time = timeProvider;
+        _options = options;
+    }
+
+    /// <summary>Works through the backlog once, to its end. Catalog failures while reading the backlog propagate.</summary>
+    public async Task<PreviewPassResult> RunAsync(CancellationToken cancellationToken)
+    {
+        await _oneAtATime.WaitAsync(cancellationToken);
+        try
+        {
+            return await WalkAsync(cancellationToken);
+        }
+        finally
+        {
+            _oneAtATime.Release();
+        }
+    }
+
+    private async Task<PreviewPassResult> WalkAsync(CancellationToken cancellationToken)
+    {
+        var (made, unavailable, overdue, failed) = (0, 0, 0, 0);
+        string? firstError = null;
+        var seen = new HashSet<Guid>();
+        PreviewCandidate? cursor = null;
+        IReadOnlyList<PreviewCandidate> batch;
+        do
+        {
+            batch = await _backlog.FindImagesWithoutPreviewAsync(_time.GetUtcNow(), cursor, _options.BatchSize, cancellationToken);
+            foreach (var candidate in batch)
+            {
+                cursor = candidate;
+                seen.Add(candidate.ImageId);
+                if (_failures.GetValueOrDefault(candidate.ImageId) >= _options.MaxAttempts)
+                {
+                    continue;
+                }
+
+                var wasOverdue = await WaitUntilQuietOrDueAsync(candidate, cancellationToken);
+                string? error;
+                try
+                {
+                    var image = await _maker.EnsureAsync(candidate.ImageId, cancellationToken);
+                    (error, made, unavailable) = image?.PreviewState switch
+                    {
+                        Catalog.PreviewState.Ready => ((string?)null, made + 1, unavailable),
+                        Catalog.PreviewState.Unavailable => (null, made, unavailable + 1),
+
+                        // Erased or committed to erasure meanwhile (the backlog no longer lists it), or its blob is missing.
+                        _ => (image is null || image.IsGone(_time.GetUtcNow()) || image.PendingEraseReason is not null ? null : "not-made", made, unavailable),
+                    };
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    throw;
+                }
+                catch (Exception ex)
+                {
+                    // Storage outages, and anything unexpected: this image waits for a later pass, the pass goes on.
+                    error = Tracing.CodeOf(ex);
+                }
+
+                if (error is null)
+                {
+                    overdue += wasOverdue ? 1 : 0;
+                    _failures.Remove(candidate.ImageId);
+                }
+                else
+                {
+                    failed++;
+                    firstError ??= error;
+                    _failures[candidate.ImageId] = _failures.GetValueOrDefault(candidate.ImageId) + 1;
+                }
+            }
+        }
+        while (batch.Count == _options.BatchSize);
+
+        // Images that left the backlog (made on the spot, erased) are forgotten.
+        foreach (var gone in _failures.Keys.Where(id => !seen.Contains(id)).ToList())
+        {
+            _failures.Remove(gone);
+        }
+
+        return new PreviewPassResult(made, unavailable, overdue, failed, firstError);
+    }
+
+    /// <summary>Waits while client requests are in flight, up to the candidate's deadline; true when that deadline ended the wait.</summary>
+    private async Task<bool> WaitUntilQuietOrDueAsync(PreviewCandidate candidate, CancellationToken cancellationToken)
+    {
+        var due = candidate.CreatedAt + _options.MaxDeferral;
+        while (_activity.RequestsInFlight > 0)
+        {
+            if (_time.GetUtcNow() >= due)
+            {
+                return true;
+            }
+
+            await Task.Delay(BusyPollInterval, _time, cancellationToken);
+        }
+
+        return false;
+    }
+}

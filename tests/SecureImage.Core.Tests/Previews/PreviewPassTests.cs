@@ -1,0 +1,149 @@
+using SecureImage.Core.Catalog;
+using SecureImage.Core.Imaging;
+using SecureImage.Core.Ingestion;
+using SecureImage.Core.Previews;
+using SecureImage.Core.Retention;
+using SecureImage.Core.Tests.Imaging;
+using SecureImage.Core.Tests.TestSupport;
+using ControlledClock = Microsoft.Extensions.Time.Testing.FakeTimeProvider;
+
+namespace SecureImage.Core.Tests.Previews;
+
+/// <summary>The background pass over the catalog's backlog. Its clock says what "now" is; its polling waits are real (50 ms).</summary>
+public sealed class PreviewPassTests : PreviewCatalogTest
+{
+    private static readonly TimeSpan MaxDeferral = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(1);
+    private readonly Requests _requests = new();
+    private readonly FakeTimeProvider _clock = new(Now);
+
+    [Fact]
+    public async Task While_a_request_is_in_flight_the_preview_waits_and_it_is_made_once_the_service_is_quiet()
+    {
+        var image = await IngestAsync(Corpus.Read("jpg_gps_DSCN0010.jpg"));
+        _requests.RequestsInFlight = 1;
+
+        var run = NewPass(NewRenderer()).RunAsync(CancellationToken.None);
+        await Task.Delay(PreviewPass.BusyPollInterval * 6);
+        Assert.False(run.IsCompleted);
+        Assert.Null((await Catalog.FindImageAsync(image.Id, CancellationToken.None))!.PreviewState);
+        Assert.Single(Blobs.Blobs);
+
+        _requests.RequestsInFlight = 0;
+        var result = await run.WaitAsync(Patience);
+
+        Assert.Equal(new PreviewPassResult(1, 0, 0, 0, null), result);
+        Assert.Equal(PreviewState.Ready, (await Catalog.FindImageAsync(image.Id, CancellationToken.None))!.PreviewState);
+    }
+
+    [Fact]
+    public async Task A_preview_waits_no_longer_than_the_maximum_deferral_after_its_upload_while_the_service_stays_busy()
+    {
+        var image = await IngestAsync(Corpus.Read("jpg_gps_DSCN0010.jpg"), at: Now - TimeSpan.FromMinutes(1));
+        _requests.RequestsInFlight = 3;
+
+        var run = NewPass(NewRenderer()).RunAsync(CancellationToken.None);
+        await Task.Delay(PreviewPass.BusyPollInterval * 6);
+        Assert.False(run.IsCompleted);
+
+        // Four minutes later its upload is five minutes old: made though requests are still in flight.
+        _clock.Now = Now + TimeSpan.FromMinutes(4);
+        var result = await run.WaitAsync(Patience);
+
+        Assert.Equal(new PreviewPassResult(1, 0, 1, 0, null), result);
+        Assert.Equal(PreviewState.Ready, (await Catalog.FindImageAsync(image.Id, CancellationToken.None))!.PreviewState);
+    }
+
+    [Fact]
+    public async Task A_pass_walks_the_whole_backlog_past_its_batch_size_and_leaves_images_that_need_no_preview()
+    {
+        var waiting = new List<ImageRecord>();
+        for (var index = 0; index < 5; index++)
+        {
+            waiting.Add(await IngestAsync(Corpus.Read("jpg_Canon_40D.jpg"), at: Now.AddSeconds(index)));
+        }
+
+        var erasing = await IngestAsync(Corpus.Read("jpg_Canon_40D.jpg"));
+        await Catalog.RequestEraseAsync(erasing.Id, "deleted-by-bot", "bot:bot-a", Now, CancellationToken.None);
+        var expired = await IngestAsync(Corpus.Read("jpg_Canon_40D.jpg"), at: Now - new ImageIngestionOptions().RetentionPeriod);
+
+        var result = await NewPass(NewRenderer(), batchSize: 2).RunAsync(CancellationToken.None);
+
+        Assert.Equal(new PreviewPassResult(5, 0, 0, 0, null), result);
+        foreach (var image in waiting)
+        {
+            Assert.Equal(PreviewState.Ready, (await Catalog.FindImageAsync(image.Id, CancellationToken.None))!.PreviewState);
+        }
+
+        Assert.Null((await Catalog.FindImageAsync(erasing.Id, CancellationToken.None))!.PreviewState);
+        Assert.Null((await Catalog.FindImageAsync(expired.Id, CancellationToken.None))!.PreviewState);
+        Assert.Empty(await Catalog.FindImagesWithoutPreviewAsync(Now, null, 10, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task An_image_that_keeps_failing_is_tried_a_few_times_and_never_holds_up_the_others()
+    {
+        var broken = await IngestAsync(Corpus.Read("jpg_Canon_40D.jpg"), at: Now.AddSeconds(-1));
+        var fine = await IngestAsync(Corpus.Read("jpg_gps_DSCN0010.jpg"));
+        await Blobs.DeleteIfExistsAsync(broken.BlobName, CancellationToken.None);
+        var pass = NewPass(NewRenderer());
+
+        var results = new List<PreviewPassResult>();
+        for (var run = 0; run < 4; run++)
+        {
+            results.Add(await pass.RunAsync(CancellationToken.None));
+        }
+
+        Assert.Equal(
+            [new(1, 0, 0, 1, "not-made"), new(0, 0, 0, 1, "not-made"), new(0, 0, 0, 1, "not-made"), new(0, 0, 0, 0, null)],
+            results);
+        Assert.Equal(PreviewState.Ready, (await Catalog.FindImageAsync(fine.Id, CancellationToken.None))!.PreviewState);
+    }
+
+    [Fact]
+    public async Task A_decode_that_times_out_marks_its_preview_unavailable_and_the_pass_goes_on_to_the_next_image()
+    {
+        var slow = await IngestAsync(RealImages.Jpeg(4000, 3000), at: Now.AddSeconds(-2));
+        var next = await IngestAsync(Corpus.Read("jpg_gps_DSCN0010.jpg"), at: Now.AddSeconds(-1));
+        var decodeClock = new ControlledClock();
+        var renderer = NewRenderer(decodeClock);
+
+        var run = NewPass(renderer).RunAsync(CancellationToken.None);
+        await EventuallyAsync(() => renderer.DecodesRunning == 1);
+        decodeClock.Advance(PreviewRendererOptions.DefaultDecodeTimeout);
+        var result = await run.WaitAsync(Patience);
+
+        Assert.Equal(new PreviewPassResult(1, 1, 0, 0, null), result);
+        var timedOut = (await Catalog.FindImageAsync(slow.Id, CancellationToken.None))!;
+        Assert.Equal((PreviewState.Unavailable, null), (timedOut.PreviewState, timedOut.Preview));
+        Assert.NotNull(timedOut.WrappedKey);
+        Assert.Equal(PreviewState.Ready, (await Catalog.FindImageAsync(next.Id, CancellationToken.None))!.PreviewState);
+    }
+
+    private static PreviewRenderer NewRenderer(TimeProvider? decodeClock = null) =>
+        new(PreviewRendererOptions.Default with { MaxConcurrentDecodes = 1 }, decodeClock ?? TimeProvider.System);
+
+    private PreviewPass NewPass(PreviewRenderer renderer, int batchSize = 50) =>
+        new(Catalog, new PreviewMaker(Catalog, Blobs, Kek, renderer, _clock, TimeSpan.FromMinutes(10)), _requests, _clock, new PreviewPassOptions(MaxDeferral, batchSize));
+
+    private static async Task EventuallyAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the condition never held");
+            await Task.Delay(5);
+        }
+    }
+
+    private sealed class Requests : IRequestActivity
+    {
+        private int _inFlight;
+
+        public int RequestsInFlight
+        {
+            get => Volatile.Read(ref _inFlight);
+            set => Volatile.Write(ref _inFlight, value);
+        }
+    }
+}
