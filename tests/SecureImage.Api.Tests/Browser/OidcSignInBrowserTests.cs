@@ -171,22 +171,39 @@ public sealed class OidcSignInBrowserTests
                 settings[key] = value;
             }
 
-            var factory = new SecureImageFactory("Development", settings);
-
-            // The provider's tokens carry the real time: the service's clock runs with it.
-            factory.Time.Set(DateTimeOffset.UtcNow);
-            factory.Time.Flowing = true;
-            factory.UseKestrel(options => options.Listen(IPAddress.Loopback, port));
-            factory.StartServer();
-            Assertions.SetDefaultExpectTimeout(Patience);
-            var playwright = await Playwright.CreateAsync();
-            var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+            SecureImageFactory? factory = null;
+            IPlaywright? playwright = null;
+            try
             {
-                ExecutablePath = ChromiumPath,
-                Headless = true,
-                Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-            });
-            return new Run(provider, factory, playwright, browser, baseUrl);
+                factory = new SecureImageFactory("Development", settings);
+
+                // The provider's tokens carry the real time: the service's clock runs with it.
+                factory.Time.Set(DateTimeOffset.UtcNow);
+                factory.Time.Flowing = true;
+                factory.UseKestrel(options => options.Listen(IPAddress.Loopback, port));
+                factory.StartServer();
+                Assertions.SetDefaultExpectTimeout(Patience);
+                playwright = await Playwright.CreateAsync();
+                var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+                {
+                    ExecutablePath = ChromiumPath,
+                    Headless = true,
+                    Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+                });
+                return new Run(provider, factory, playwright, browser, baseUrl);
+            }
+            catch
+            {
+                // A service that did not start must not leave the provider's node process behind (first, whatever else throws).
+                provider.Dispose();
+                playwright?.Dispose();
+                if (factory is not null)
+                {
+                    await factory.DisposeAsync();
+                }
+
+                throw;
+            }
         }
 
         public async Task<Guid> HeldImageAsync()
