@@ -24,12 +24,12 @@ internal sealed partial class OidcRoleRecheck(
     IAdminSessionStore sessions,
     ILogger<OidcRoleRecheck> logger)
 {
+    private readonly IDataProtector _protector = dataProtection.CreateProtector("SecureImage.Admin.OidcRefreshToken.v1");
+
     /// <summary>Where the sign-in hands the token endpoint's refresh token to the session handler (never serialized).</summary>
     public const string RefreshTokenParameter = "secureimage:refresh-token";
 
     private static readonly TimeSpan RetryAfterFailure = TimeSpan.FromMinutes(1);
-
-    private IDataProtector Protector => dataProtection.CreateProtector("SecureImage.Admin.OidcRefreshToken.v1");
 
     private AdminOidcOptions Settings => adminOptions.Value.Oidc;
 
@@ -42,7 +42,7 @@ internal sealed partial class OidcRoleRecheck(
             return (null, now + Settings.RoleRecheckInterval);
         }
 
-        return (Protector.Protect(refreshToken), now + Settings.RoleRecheckInterval);
+        return (_protector.Protect(refreshToken), now + Settings.RoleRecheckInterval);
     }
 
     /// <summary>False when the session must end now (the caller revokes it). Rechecks only when due, and only one request per session at a time.</summary>
@@ -71,7 +71,7 @@ internal sealed partial class OidcRoleRecheck(
         switch (outcome)
         {
             case Confirmed confirmed:
-                await sessions.RecordRecheckAsync(session.TokenHash, confirmed.RefreshToken is null ? null : Protector.Protect(confirmed.RefreshToken), now, now + settings.RoleRecheckInterval, cancellationToken);
+                await sessions.RecordRecheckAsync(session.TokenHash, confirmed.RefreshToken is null ? null : _protector.Protect(confirmed.RefreshToken), now, now + settings.RoleRecheckInterval, cancellationToken);
                 return true;
             case Unreachable unreachable when now <= (session.RoleCheckedAt ?? session.CreatedAt) + settings.RoleRecheckInterval + settings.RoleRecheckGrace:
                 LogProviderUnreachable(logger, opaqueId, unreachable.Code);
@@ -97,7 +97,7 @@ internal sealed partial class OidcRoleRecheck(
         string refreshToken;
         try
         {
-            refreshToken = Protector.Unprotect(session.ProtectedRefreshToken);
+            refreshToken = _protector.Unprotect(session.ProtectedRefreshToken);
         }
         catch (CryptographicException)
         {

@@ -8,14 +8,8 @@ public sealed class SqliteAdminSessionStore : IAdminSessionStore
 {
     private readonly string _connectionString;
 
-    public SqliteAdminSessionStore(SqliteCatalogOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentException.ThrowIfNullOrWhiteSpace(options.ConnectionString);
-        var builder = new SqliteConnectionStringBuilder(options.ConnectionString) { ForeignKeys = true, Pooling = true, DefaultTimeout = 30 };
-        _connectionString = builder.ToString();
-        SqliteImageCatalog.PrepareFiles(builder);
-    }
+    public SqliteAdminSessionStore(SqliteCatalogOptions options) =>
+        _connectionString = SqliteImageCatalog.PrepareConnectionString(options);
 
     public Task CreateAsync(AdminSessionRecord session, CancellationToken cancellationToken) => RunAsync(async connection =>
     {

@@ -25,7 +25,7 @@ public sealed partial class SqliteImageCatalog
     private volatile bool _checkpointPending;
 
     /// <summary>The database's folder (0700 if created here) and file (0600 if created here; SQLite gives -wal and -shm the file's mode).</summary>
-    internal static void PrepareFiles(SqliteConnectionStringBuilder builder)
+    private static void PrepareFiles(SqliteConnectionStringBuilder builder)
     {
         var dataSource = builder.DataSource;
         if (string.IsNullOrEmpty(dataSource) || dataSource == ":memory:" || builder.Mode == SqliteOpenMode.Memory)

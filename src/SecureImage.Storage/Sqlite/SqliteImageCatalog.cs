@@ -24,17 +24,8 @@ public sealed partial class SqliteImageCatalog : IImageCatalog, IRetentionCatalo
 
     public SqliteImageCatalog(SqliteCatalogOptions options)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentException.ThrowIfNullOrWhiteSpace(options.ConnectionString);
-        var builder = new SqliteConnectionStringBuilder(options.ConnectionString)
-        {
-            ForeignKeys = true,
-            Pooling = true,
-            DefaultTimeout = 30,
-        };
-        _connectionString = builder.ToString();
+        _connectionString = PrepareConnectionString(options);
         _checkpointBusyWait = options.CheckpointBusyWait;
-        PrepareFiles(builder);
     }
 
     public Task MigrateAsync(CancellationToken cancellationToken) => RunAsync(async connection =>

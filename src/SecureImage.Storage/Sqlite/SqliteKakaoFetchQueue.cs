@@ -14,14 +14,8 @@ public sealed class SqliteKakaoFetchQueue : IKakaoFetchQueue
     private const string StatusColumns = "id, request_id, position, state, attempts, image_id, last_error, deadline";
     private readonly string _connectionString;
 
-    public SqliteKakaoFetchQueue(SqliteCatalogOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentException.ThrowIfNullOrWhiteSpace(options.ConnectionString);
-        var builder = new SqliteConnectionStringBuilder(options.ConnectionString) { ForeignKeys = true, Pooling = true, DefaultTimeout = 30 };
-        _connectionString = builder.ToString();
-        SqliteImageCatalog.PrepareFiles(builder);
-    }
+    public SqliteKakaoFetchQueue(SqliteCatalogOptions options) =>
+        _connectionString = SqliteImageCatalog.PrepareConnectionString(options);
 
     public Task EnqueueAsync(KakaoRequest request, DateTimeOffset now, CancellationToken cancellationToken) => RunAsync(async connection =>
     {
