@@ -24,7 +24,12 @@ public sealed record PreviewLinkBody(string Url, DateTimeOffset ExpiresAt, strin
 public sealed class PreviewTests : IDisposable
 {
     private static readonly Dictionary<string, string?> OnTheSpot = new() { ["SecureImage:Imaging:PreviewOnUpload"] = "false" };
-    private static readonly Dictionary<string, string?> Background = new() { ["SecureImage:Imaging:PreviewOnUpload"] = "true" };
+    // The recurring occurrence once a day (at midnight UTC): the runs these tests see are the ones uploads queued.
+    private static readonly Dictionary<string, string?> Background = new()
+    {
+        ["SecureImage:Imaging:PreviewOnUpload"] = "true",
+        ["SecureImage:Imaging:PreviewPassInterval"] = "1.00:00:00",
+    };
     private readonly List<string> _sharedDirectories = [];
     private readonly SecureImageFactory _factory = new("Testing", OnTheSpot);
 
@@ -291,7 +296,7 @@ public sealed class PreviewTests : IDisposable
     }
 
     [Fact]
-    public async Task The_background_pass_makes_the_preview_after_the_upload_and_writes_nothing_to_the_job_store()
+    public async Task An_upload_queues_the_preview_pass_as_a_Hangfire_job_that_carries_nothing_and_it_makes_the_preview()
     {
         using var factory = new SecureImageFactory("Testing", Background);
         var client = factory.CreateBotClient();
@@ -302,13 +307,41 @@ public sealed class PreviewTests : IDisposable
         Assert.Equal(PreviewState.Ready, image.PreviewState);
         Assert.Equal(("image/jpeg", 640, 480), (image.Preview!.ContentType, image.Preview.Width, image.Preview.Height));
 
-        // The image's own row was the to-do entry: no job was queued for it.
-        var monitoring = factory.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi();
-        Assert.Equal(0, monitoring.EnqueuedCount("default") + monitoring.SucceededListCount() + monitoring.FailedCount() + monitoring.ProcessingCount());
+        // The recurring job, on the dashboard like the retention jobs, and the run the upload queued: no image id, no argument.
+        var storage = factory.Services.GetRequiredService<Hangfire.JobStorage>();
+        using (var connection = storage.GetConnection())
+        {
+            var recurring = Hangfire.Storage.StorageConnectionExtensions.GetRecurringJobs(connection, [SecureImage.Core.Retention.JobNames.PreviewPass]).Single();
+            Assert.Equal("0 0 * * *", recurring.Cron);
+            Assert.Equal(typeof(SecureImage.Api.Features.Previews.PreviewPassJob), recurring.Job.Type);
+        }
+
+        var runs = await PreviewPassJobsAsync(storage, expectAtLeast: 1);
+        Assert.All(runs, job => Assert.All(job.Args, argument => Assert.True(argument is null or CancellationToken, $"argument {argument}")));
+        Assert.DoesNotContain(runs, job => Newtonsoft.Json.JsonConvert.SerializeObject(job.Args).Contains(uploaded.Id.ToString(), StringComparison.OrdinalIgnoreCase));
+
         var link = await IssuePreviewLinkAsync(client, uploaded.Id);
         var response = await factory.CreateAnonymousClient().GetAsync(ApiClient.PathOf(link.Url));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(image.Preview.Bytes, (await response.Content.ReadAsByteArrayAsync()).Length);
+    }
+
+    [Fact]
+    public async Task With_previews_only_on_request_no_preview_pass_job_is_registered_or_queued()
+    {
+        using var factory = new SecureImageFactory("Testing", OnTheSpot);
+        var client = factory.CreateBotClient();
+        var uploaded = await client.UploadOkAsync(await client.CreateConsentAsync(), Corpus.Read("jpg_gps_DSCN0010.jpg"));
+        await Task.Delay(TimeSpan.FromSeconds(1));
+
+        var storage = factory.Services.GetRequiredService<Hangfire.JobStorage>();
+        using (var connection = storage.GetConnection())
+        {
+            Assert.DoesNotContain(Hangfire.Storage.StorageConnectionExtensions.GetRecurringJobs(connection, [SecureImage.Core.Retention.JobNames.PreviewPass]), job => job.Job is not null);
+        }
+
+        Assert.Empty(await PreviewPassJobsAsync(storage, expectAtLeast: 0));
+        Assert.Null((await factory.Services.GetRequiredService<IImageCatalog>().FindImageAsync(uploaded.Id, CancellationToken.None))!.PreviewState);
     }
 
     [Fact]
@@ -345,12 +378,30 @@ public sealed class PreviewTests : IDisposable
         await Kakao.KakaoTestHost.EventuallyAsync(() => Task.FromResult(activity.RequestsInFlight == 1));
 
         var uploaded = await client.UploadOkAsync(consentId, Corpus.Read("jpg_gps_DSCN0010.jpg"));
+        var storage = factory.Services.GetRequiredService<Hangfire.JobStorage>();
+        await PreviewPassJobsAsync(storage, expectAtLeast: 1);
+
+        // More uploads while the pass waits: they join the queued pass, they do not queue one each.
+        var more = new List<Guid>();
+        for (var i = 0; i < 4; i++)
+        {
+            more.Add((await client.UploadOkAsync(consentId, Corpus.Read("jpg_Canon_40D.jpg"))).Id);
+        }
+
         await Task.Delay(TimeSpan.FromSeconds(1));
         Assert.Null((await catalog.FindImageAsync(uploaded.Id, CancellationToken.None))!.PreviewState);
+        Assert.Single(await PreviewPassJobsAsync(storage, expectAtLeast: 1));
 
         await body.Writer.CompleteAsync();
         Assert.Equal(HttpStatusCode.BadRequest, (await inFlight).StatusCode);
         Assert.Equal(PreviewState.Ready, (await WaitForPreviewStateAsync(factory, uploaded.Id)).PreviewState);
+        foreach (var id in more)
+        {
+            Assert.Equal(PreviewState.Ready, (await WaitForPreviewStateAsync(factory, id)).PreviewState);
+        }
+
+        // The uploads during the first pass ask for one more (which finds nothing left): two runs for five uploads.
+        await Kakao.KakaoTestHost.EventuallyAsync(async () => (await PreviewPassJobsAsync(storage, expectAtLeast: 0)).Count == 2);
     }
 
     [Fact]
@@ -411,6 +462,8 @@ public sealed class PreviewTests : IDisposable
     [InlineData("DecodeTimeout", "00:10:00")]
     [InlineData("PreviewMaxDeferral", "01:00:01")]
     [InlineData("PreviewMaxDeferral", "-00:00:01")]
+    [InlineData("PreviewPassInterval", "00:01:30")]
+    [InlineData("PreviewPassInterval", "00:00:00")]
     public async Task Invalid_imaging_settings_refuse_to_start(string key, string value)
     {
         using var factory = new SecureImageFactory("Testing", new Dictionary<string, string?> { [$"SecureImage:Imaging:{key}"] = value });
@@ -438,6 +491,24 @@ public sealed class PreviewTests : IDisposable
         var response = await client.PostAsJsonAsync($"/v1/images/{imageId}/links", new { variant = "preview" });
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<PreviewLinkBody>())!;
+    }
+
+    /// <summary>The preview-pass runs in the job store (queued, running or done), once at least <paramref name="expectAtLeast"/> of them are there.</summary>
+    private static async Task<List<Hangfire.Common.Job>> PreviewPassJobsAsync(Hangfire.JobStorage storage, int expectAtLeast)
+    {
+        List<Hangfire.Common.Job> jobs = [];
+        await Kakao.KakaoTestHost.EventuallyAsync(() =>
+        {
+            var monitoring = storage.GetMonitoringApi();
+            jobs = monitoring.EnqueuedJobs("default", 0, 1000).Select(job => job.Value.Job)
+                .Concat(monitoring.ProcessingJobs(0, 1000).Select(job => job.Value.Job))
+                .Concat(monitoring.SucceededJobs(0, 1000).Select(job => job.Value.Job))
+                .Concat(monitoring.FailedJobs(0, 1000).Select(job => job.Value.Job))
+                .Where(job => job?.Type == typeof(SecureImage.Api.Features.Previews.PreviewPassJob))
+                .ToList();
+            return Task.FromResult(jobs.Count >= expectAtLeast);
+        });
+        return jobs;
     }
 
     /// <summary>Waits for the background pass (no assertion on how long it takes; the limit only ends a broken run).</summary>

@@ -10,7 +10,7 @@ using SecureImage.Core.Retention;
 namespace SecureImage.Api.Jobs;
 
 /// <summary>
-/// Hangfire with the retention sweep, the orphan reconciliation and the job-run purge as recurring jobs.
+/// Hangfire with the retention sweep, the orphan reconciliation, the job-run purge and the preview pass as recurring jobs.
 /// On PostgreSQL the job store is Hangfire.PostgreSql in its own schema of the catalog's database, shared by
 /// every instance (each occurrence runs once); on the embedded default it is Hangfire.InMemory, rebuilt at
 /// every start (the recurring jobs are registered at start-up, and what a sweep has done is in the catalog).
@@ -19,8 +19,11 @@ namespace SecureImage.Api.Jobs;
 /// </summary>
 internal static class JobsSetup
 {
-    /// <summary>Worker threads per instance: the three jobs, and a sweep occurrence that only finds the sweep running.</summary>
-    private const int WorkerCount = 2;
+    /// <summary>
+    /// Worker threads per instance: the retention jobs, a sweep occurrence that only finds the sweep running, and the
+    /// preview pass, which can wait minutes for a quiet moment (one run at a time, so it never holds more than one).
+    /// </summary>
+    private const int WorkerCount = 3;
 
     public static IServiceCollection AddSecureImageJobs(this IServiceCollection services, IConfigurationSection root)
     {
@@ -138,7 +141,8 @@ internal sealed class HangfireLogs(IDisposable attachment) : IDisposable
 /// schema, then the recurring jobs with their stable ids and their crons from validated configuration. Every
 /// instance registers them; the same definition leaves the stored one as it is, so instances agree.
 /// </summary>
-internal sealed class JobsInitializer(JobStore store, IRecurringJobManager recurringJobs, IOptions<RetentionOptions> retention, IOptions<JobsOptions> jobs)
+internal sealed class JobsInitializer(
+    JobStore store, IRecurringJobManager recurringJobs, IOptions<RetentionOptions> retention, IOptions<JobsOptions> jobs, IOptions<Features.Previews.ImagingOptions> imaging)
 {
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
@@ -155,6 +159,15 @@ internal sealed class JobsInitializer(JobStore store, IRecurringJobManager recur
             recurringJobs.AddOrUpdate<RetentionSweepJob>(JobNames.RetentionSweep, job => job.RunAsync(null, CancellationToken.None), Cron(intervals.SweepInterval), options);
             recurringJobs.AddOrUpdate<OrphanReconciliationJob>(JobNames.OrphanReconciliation, job => job.RunAsync(null, CancellationToken.None), Cron(intervals.ReconcileInterval), options);
             recurringJobs.AddOrUpdate<JobRunPurgeJob>(JobNames.JobRunPurge, job => job.RunAsync(null, CancellationToken.None), Cron(intervals.JobRunPurgeInterval), options);
+            if (imaging.Value.PreviewOnUpload)
+            {
+                recurringJobs.AddOrUpdate<Features.Previews.PreviewPassJob>(JobNames.PreviewPass, job => job.RunAsync(null, CancellationToken.None), Cron(imaging.Value.PreviewPassInterval), options);
+            }
+            else
+            {
+                // Previews at their first request only: a job left by an earlier start with previews on goes.
+                recurringJobs.RemoveIfExists(JobNames.PreviewPass);
+            }
         }
         catch (Exception ex) when (JobsDatabase.IsUnavailable(ex))
         {

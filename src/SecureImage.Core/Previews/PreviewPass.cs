@@ -54,13 +54,27 @@ public sealed class PreviewPass
         _options = options;
     }
 
-    /// <summary>Works through the backlog once, to its end. Catalog failures while reading the backlog propagate.</summary>
+    /// <summary>
+    /// Works through the backlog to its end, and again while a walk made something: images committed meanwhile (by
+    /// another instance, whose own request for a pass found this one running) are made by this pass, not left for the
+    /// next. Catalog failures while reading the backlog propagate.
+    /// </summary>
     public async Task<PreviewPassResult> RunAsync(CancellationToken cancellationToken)
     {
         await _oneAtATime.WaitAsync(cancellationToken);
         try
         {
-            return await WalkAsync(cancellationToken);
+            // An image that failed in this run waits for the next run, not for the next walk.
+            var failedThisRun = new HashSet<Guid>();
+            var total = await WalkAsync(failedThisRun, cancellationToken);
+            for (var walk = total; walk.Made + walk.Unavailable > 0;)
+            {
+                walk = await WalkAsync(failedThisRun, cancellationToken);
+                total = new PreviewPassResult(
+                    total.Made + walk.Made, total.Unavailable + walk.Unavailable, total.Overdue + walk.Overdue, total.Failed + walk.Failed, total.FirstErrorCode ?? walk.FirstErrorCode);
+            }
+
+            return total;
         }
         finally
         {
@@ -68,7 +82,7 @@ public sealed class PreviewPass
         }
     }
 
-    private async Task<PreviewPassResult> WalkAsync(CancellationToken cancellationToken)
+    private async Task<PreviewPassResult> WalkAsync(HashSet<Guid> failedThisRun, CancellationToken cancellationToken)
     {
         var (made, unavailable, overdue, failed) = (0, 0, 0, 0);
         string? firstError = null;
@@ -82,7 +96,7 @@ public sealed class PreviewPass
             {
                 cursor = candidate;
                 seen.Add(candidate.ImageId);
-                if (_failures.GetValueOrDefault(candidate.ImageId) >= _options.MaxAttempts)
+                if (_failures.GetValueOrDefault(candidate.ImageId) >= _options.MaxAttempts || failedThisRun.Contains(candidate.ImageId))
                 {
                     continue;
                 }
@@ -121,6 +135,7 @@ public sealed class PreviewPass
                     failed++;
                     firstError ??= error;
                     _failures[candidate.ImageId] = _failures.GetValueOrDefault(candidate.ImageId) + 1;
+                    failedThisRun.Add(candidate.ImageId);
                 }
             }
         }

@@ -94,7 +94,7 @@ public static class JobNames
     public const string OrphanReconciliation = "orphan-reconciliation";
     public const string JobRunPurge = "job-run-purge";
 
-    /// <summary>The background preview pass (not a Hangfire job: a hosted loop that takes the same one-at-a-time lock).</summary>
+    /// <summary>The background preview pass: a recurring job that each upload also triggers, one run at a time like the sweep.</summary>
     public const string PreviewPass = "preview-pass";
 }
 

@@ -37,6 +37,24 @@ public sealed class PreviewPassTests : PreviewCatalogTest
     }
 
     [Fact]
+    public async Task An_image_committed_while_the_pass_works_is_made_by_that_same_pass()
+    {
+        var first = await IngestAsync(Corpus.Read("jpg_gps_DSCN0010.jpg"));
+        _requests.RequestsInFlight = 1;
+
+        // The pass has read a backlog of one and waits for quiet; another instance commits an image meanwhile.
+        var run = NewPass(NewRenderer()).RunAsync(CancellationToken.None);
+        await Task.Delay(PreviewPass.BusyPollInterval * 6);
+        var later = await IngestAsync(Corpus.Read("jpg_Canon_40D.jpg"));
+        _requests.RequestsInFlight = 0;
+        var result = await run.WaitAsync(Patience);
+
+        Assert.Equal(new PreviewPassResult(2, 0, 0, 0, null), result);
+        Assert.Equal(PreviewState.Ready, (await Catalog.FindImageAsync(first.Id, CancellationToken.None))!.PreviewState);
+        Assert.Equal(PreviewState.Ready, (await Catalog.FindImageAsync(later.Id, CancellationToken.None))!.PreviewState);
+    }
+
+    [Fact]
     public async Task A_preview_waits_no_longer_than_the_maximum_deferral_after_its_upload_while_the_service_stays_busy()
     {
         var image = await IngestAsync(Corpus.Read("jpg_gps_DSCN0010.jpg"), at: Now - TimeSpan.FromMinutes(1));

@@ -34,6 +34,12 @@ internal sealed class ImagingOptions
     public TimeSpan PreviewMaxDeferral { get; set; } = DefaultPreviewMaxDeferral;
 
     public static readonly TimeSpan DefaultPreviewMaxDeferral = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How often the Hangfire recurring job <c>preview-pass</c> looks for images without a preview (stored by another
+    /// instance, or left by a stopped process); an upload on this instance triggers it at once.
+    /// </summary>
+    public TimeSpan PreviewPassInterval { get; set; } = TimeSpan.FromMinutes(1);
 }
 
 internal sealed class ValidateImagingOptions : IValidateOptions<ImagingOptions>
@@ -54,6 +60,11 @@ internal sealed class ValidateImagingOptions : IValidateOptions<ImagingOptions>
         if (options.PreviewMaxDeferral < TimeSpan.Zero || options.PreviewMaxDeferral > MaxPreviewMaxDeferral)
         {
             failures.Add("SecureImage:Imaging:PreviewMaxDeferral must be between 00:00:00 and 01:00:00.");
+        }
+
+        if (Jobs.JobSchedule.CronFor(options.PreviewPassInterval) is null)
+        {
+            failures.Add($"SecureImage:Imaging:PreviewPassInterval must be {Jobs.JobSchedule.AllowedIntervals}.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -38,26 +38,99 @@ internal static class PreviewsSetup
             sp.GetRequiredService<TimeProvider>(),
             new PreviewPassOptions(sp.GetRequiredService<IOptions<ImagingOptions>>().Value.PreviewMaxDeferral)));
         services.AddSingleton<PreviewSignal>();
-        services.AddHostedService<PreviewWorker>();
+        services.AddSingleton<PreviewPassEnded>();
+        services.AddHostedService<PreviewTrigger>();
         return services;
     }
 }
 
-/// <summary>Wakes this instance's preview pass when an upload or a Kakao fetch committed an image here (others' are found by polling).</summary>
+/// <summary>Woken when an upload or a Kakao fetch committed an image on this instance (<see cref="PreviewTrigger"/> queues the pass).</summary>
 internal sealed class PreviewSignal : Jobs.WakeSignal;
 
-/// <summary>
-/// Runs the background preview pass (<see cref="PreviewPass"/>) when signalled and every <see cref="PollInterval"/>
-/// (<see cref="ImagingOptions.PreviewOnUpload"/>; off, previews are made at their first request only). One pass at a
-/// time per deployment (<see cref="Jobs.IJobMutex"/>): instances would otherwise decode the same images side by side.
-/// It is not a Hangfire job: the catalog already lists the images without a preview, so an upload writes nothing more
-/// than its own row, and waiting previews never occupy the workers that run the retention sweep.
-/// </summary>
-internal sealed partial class PreviewWorker(
-    PreviewPass pass, PreviewSignal signal, Jobs.IJobMutex mutex, IOptions<ImagingOptions> options, TimeProvider timeProvider, ILogger<PreviewWorker> logger) : BackgroundService
+/// <summary>Woken when a preview pass run by this instance has ended; tells <see cref="PreviewTrigger"/> it may queue the next.</summary>
+internal sealed class PreviewPassEnded : Jobs.WakeSignal
 {
-    /// <summary>How often the pass looks for images stored by other instances or left by an earlier process.</summary>
-    public static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(30);
+    private int _running;
+
+    /// <summary>Whether a pass is running in this process now.</summary>
+    public bool Running => Volatile.Read(ref _running) > 0;
+
+    public void Began() => Interlocked.Increment(ref _running);
+
+    public void Ended()
+    {
+        Interlocked.Decrement(ref _running);
+        Wake();
+    }
+}
+
+/// <summary>
+/// The background preview pass (<see cref="PreviewPass"/>) as the Hangfire recurring job <c>preview-pass</c>: it runs
+/// every <see cref="ImagingOptions.PreviewPassInterval"/> and whenever <see cref="PreviewTrigger"/> queues it after an
+/// upload. It carries no arguments, no image id either: the catalog lists the images without a preview, so one run
+/// makes every waiting preview, and an upload costs one queued job per pass, not one per image. One run at a time per
+/// deployment (<see cref="Jobs.IJobMutex"/>); a run that finds another running returns at once, so a run that waits
+/// for a quiet moment holds one Hangfire worker, never more. Not retried by Hangfire: the next occurrence is the retry.
+/// </summary>
+internal sealed partial class PreviewPassJob(PreviewPass pass, PreviewPassEnded ended, Jobs.IJobMutex mutex, ILogger<PreviewPassJob> logger)
+{
+    [Hangfire.AutomaticRetry(Attempts = 0, LogEvents = false)]
+    public Task RunAsync(Hangfire.Server.PerformContext? context, CancellationToken cancellationToken) => Jobs.JobRuns.GuardAsync(logger, Core.Retention.JobNames.PreviewPass, async () =>
+    {
+        PreviewPassResult result;
+        try
+        {
+            await using var turn = await mutex.TryEnterAsync(Core.Retention.JobNames.PreviewPass, cancellationToken);
+            if (turn is null)
+            {
+                LogSkipped(logger);
+                return;
+            }
+
+            ended.Began();
+            try
+            {
+                result = await pass.RunAsync(cancellationToken);
+            }
+            finally
+            {
+                ended.Ended();
+            }
+        }
+        catch (CatalogUnavailableException ex)
+        {
+            LogBacklogUnavailable(logger, ex.InnerException?.GetType().Name ?? ex.GetType().Name);
+            return;
+        }
+
+        if (result.Made + result.Unavailable + result.Failed > 0)
+        {
+            LogPass(logger, result.Made, result.Unavailable, result.Overdue, result.Failed, result.FirstErrorCode ?? "none");
+        }
+    });
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Preview pass: {Made} made, {Unavailable} unavailable, {Overdue} made while busy after waiting their maximum, {Failed} failed (first: {FirstError}).")]
+    private static partial void LogPass(ILogger logger, int made, int unavailable, int overdue, int failed, string firstError);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The preview backlog could not be read ({Cause}); the pass runs again on its next occurrence.")]
+    private static partial void LogBacklogUnavailable(ILogger logger, string cause);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Preview pass skipped: another run is making previews.")]
+    private static partial void LogSkipped(ILogger logger);
+}
+
+/// <summary>
+/// Queues the <c>preview-pass</c> job right after an upload or a Kakao fetch commits here (<see cref="PreviewSignal"/>),
+/// at most one at a time: while a pass queued from here has not ended, uploads only mark that another is wanted, and
+/// the next is queued when it ends. So a burst of uploads writes one job to the job store, not one per image. A job
+/// that another instance ran (a shared PostgreSQL job store) never reports here: after <see cref="RearmAfter"/> this
+/// instance queues again if it has uploads the pass may have missed.
+/// </summary>
+internal sealed partial class PreviewTrigger(
+    PreviewSignal signal, PreviewPassEnded ended, Hangfire.IRecurringJobManagerV2 recurringJobs, IOptions<ImagingOptions> options, TimeProvider timeProvider, ILogger<PreviewTrigger> logger) : BackgroundService
+{
+    /// <summary>How long a queued pass may take to start here before this instance assumes another ran it.</summary>
+    public static readonly TimeSpan RearmAfter = TimeSpan.FromSeconds(30);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -66,51 +139,42 @@ internal sealed partial class PreviewWorker(
             return;
         }
 
-        while (!stoppingToken.IsCancellationRequested)
+        var wanted = signal.Next;
+        try
         {
-            var wake = signal.Next;
-            var ran = true;
-            try
+            while (!stoppingToken.IsCancellationRequested)
             {
-                ran = await RunOnceAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (CatalogUnavailableException ex)
-            {
-                LogBacklogUnavailable(logger, ex.InnerException?.GetType().Name ?? ex.GetType().Name);
-            }
+                await wanted.WaitAsync(stoppingToken);
 
-            // Uploads arriving during a pass wake it once more at its end. While another instance's pass runs, uploads
-            // here do not wake this loop: each would cost a lock attempt (a connection) for nothing.
-            var poll = Task.Delay(PollInterval, timeProvider, stoppingToken);
-            await (ran ? Task.WhenAny(wake, poll) : Task.WhenAny(poll));
+                // Taken before the job is queued: an upload committed from now on asks for the next pass.
+                wanted = signal.Next;
+                var end = ended.Next;
+                try
+                {
+                    recurringJobs.TriggerJob(Core.Retention.JobNames.PreviewPass);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // The job store is down (or refused): the recurring occurrence makes these previews, or the next upload queues it again.
+                    LogTriggerFailed(logger, ex.GetType().Name);
+                    continue;
+                }
+
+                // Until it ends here, or it seems to have run elsewhere (and none is running here).
+                do
+                {
+                    await Task.WhenAny(end, Task.Delay(RearmAfter, timeProvider, stoppingToken));
+                    stoppingToken.ThrowIfCancellationRequested();
+                }
+                while (!end.IsCompleted && ended.Running);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping: what is not made yet is in the catalog's backlog for the next process.
         }
     }
 
-    /// <summary>False when another instance's pass holds the turn (it reads the backlog to its end, images stored here included).</summary>
-    private async Task<bool> RunOnceAsync(CancellationToken stoppingToken)
-    {
-        await using var turn = await mutex.TryEnterAsync(Core.Retention.JobNames.PreviewPass, stoppingToken);
-        if (turn is null)
-        {
-            return false;
-        }
-
-        var result = await pass.RunAsync(stoppingToken);
-        if (result.Made + result.Unavailable + result.Failed > 0)
-        {
-            LogPass(logger, result.Made, result.Unavailable, result.Overdue, result.Failed, result.FirstErrorCode ?? "none");
-        }
-
-        return true;
-    }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Preview pass: {Made} made, {Unavailable} unavailable, {Overdue} made while busy after waiting their maximum, {Failed} failed (first: {FirstError}).")]
-    private static partial void LogPass(ILogger logger, int made, int unavailable, int overdue, int failed, string firstError);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The preview backlog could not be read ({Cause}); the pass runs again later.")]
-    private static partial void LogBacklogUnavailable(ILogger logger, string cause);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The preview pass could not be queued ({Cause}); its next occurrence makes the previews.")]
+    private static partial void LogTriggerFailed(ILogger logger, string cause);
 }
