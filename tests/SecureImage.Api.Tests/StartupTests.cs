@@ -248,6 +248,37 @@ public sealed class StartupTests
         Assert.DoesNotContain("hunter2-secret", output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Data Source=catalog.db;NoSuchKeyword=sqlite-secret-q7")]
+    [InlineData("Data Source=catalog.db;Mode=sqlite-secret-q7")]
+    [InlineData("Data Source=catalog.db;Default Timeout=sqlite-secret-q7")]
+    [InlineData("Data Source=catalog.db;Default Timeout=99999999999999")]
+    [InlineData("sqlite-secret-q7")]
+    [InlineData(" ")]
+    public async Task The_service_refuses_an_invalid_sqlite_connection_string_without_repeating_it(string connectionString)
+    {
+        using var factory = new SecureImageFactory("Testing", settings: new Dictionary<string, string?> { ["SecureImage:Catalog:ConnectionString"] = connectionString });
+
+        var output = await factory.AssertRefusesToStartAsync();
+
+        Assert.Contains("SecureImage:Catalog:ConnectionString is not a valid SQLite connection string", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("q7", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("99999999999999", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("listen-url-q7")]
+    [InlineData("http://")]
+    public async Task A_listening_address_that_is_not_a_url_is_one_line_and_exit_code_78_without_repeating_it(string urls)
+    {
+        using var factory = new SecureImageFactory();
+
+        var output = await factory.AssertRefusesToStartAsync(urls: urls);
+
+        Assert.Contains("the address to listen on is not a valid URL", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("q7", output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_SAS_blob_connection_string_is_one_line_and_exit_code_78_without_repeating_it()
     {

@@ -113,6 +113,11 @@ internal sealed class ValidateCatalogOptions : IValidateOptions<CatalogOptions>
 {
     public ValidateOptionsResult Validate(string? name, CatalogOptions options)
     {
+        if (options.Provider == "Sqlite")
+        {
+            return ValidateSqlite(options.ConnectionString);
+        }
+
         if (options.Provider != "Postgres")
         {
             return ValidateOptionsResult.Success;
@@ -132,6 +137,30 @@ internal sealed class ValidateCatalogOptions : IValidateOptions<CatalogOptions>
         {
             // The message names the setting only: the value may hold a password.
             return ValidateOptionsResult.Fail("SecureImage:Catalog:ConnectionString is not a valid Npgsql connection string.");
+        }
+    }
+
+    /// <summary>
+    /// Unset means the default under DataDirectory. A value the SQLite builder cannot read would otherwise surface as its
+    /// exception (an unknown keyword, a Mode or Default Timeout it cannot parse) when the catalog is built: a crash whose
+    /// message quotes the keyword or the value.
+    /// </summary>
+    private static ValidateOptionsResult ValidateSqlite(string? connectionString)
+    {
+        const string Invalid = "SecureImage:Catalog:ConnectionString is not a valid SQLite connection string (Data Source=… and keywords of Microsoft.Data.Sqlite; unset: the default under SecureImage:DataDirectory).";
+        if (connectionString is null)
+        {
+            return ValidateOptionsResult.Success;
+        }
+
+        try
+        {
+            _ = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(connectionString);
+            return string.IsNullOrWhiteSpace(connectionString) ? ValidateOptionsResult.Fail(Invalid) : ValidateOptionsResult.Success;
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or OverflowException)
+        {
+            return ValidateOptionsResult.Fail(Invalid);
         }
     }
 }

@@ -64,6 +64,10 @@ internal sealed partial record StartupRefusal(string Line, int ExitCode)
             Configuration($"{failure.Groups["key"].Value} is not a valid {failure.Groups["type"].Value.Replace("System.", "", StringComparison.Ordinal)}."),
         IOException { InnerException: AddressInUseException } =>
             Configuration("the address to listen on is already in use (--urls, ASPNETCORE_URLS or ASPNETCORE_HTTP_PORTS)."),
+
+        // Kestrel parses the listening addresses only when it binds them; its message quotes the address.
+        FormatException when exception.TargetSite?.DeclaringType == typeof(Microsoft.AspNetCore.Http.BindingAddress) =>
+            Configuration("the address to listen on is not a valid URL (--urls, ASPNETCORE_URLS, ASPNETCORE_HTTP_PORTS or Kestrel:Endpoints), e.g. http://0.0.0.0:8080."),
         UnauthorizedAccessException or IOException =>
             Configuration($"a file or folder it needs could not be created or opened ({exception.GetType().Name}); check SecureImage:DataDirectory, SecureImage:Blobs:Path, SecureImage:Keys:File and the catalog's Data Source."),
         CatalogUnavailableException catalog =>

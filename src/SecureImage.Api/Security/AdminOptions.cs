@@ -117,7 +117,9 @@ internal sealed class ValidateAdminOptions(IHostEnvironment environment) : IVali
     private static IEnumerable<string> ValidateOidc(AdminOidcOptions oidc, bool isDevelopment)
     {
         var authority = oidc.Authority!;
-        var loopbackHttp = authority.Scheme == Uri.UriSchemeHttp && (authority.IsLoopback || IPAddress.TryParse(authority.Host, out var ip) && IPAddress.IsLoopback(ip));
+
+        // Scheme and Host throw on a relative URI (configuration binds "idp.example" as one), so absoluteness is checked first.
+        var loopbackHttp = authority.IsAbsoluteUri && authority.Scheme == Uri.UriSchemeHttp && (authority.IsLoopback || IPAddress.TryParse(authority.Host, out var ip) && IPAddress.IsLoopback(ip));
         if (!authority.IsAbsoluteUri || !(authority.Scheme == Uri.UriSchemeHttps || (isDevelopment && loopbackHttp)))
         {
             yield return "SecureImage:Admin:Oidc:Authority must be an absolute https URL (in Development, http on loopback is accepted).";

@@ -142,6 +142,22 @@ public sealed class OidcConfigurationTests
         Assert.Contains("SecureImage:Admin:Oidc:Authority must be an absolute https URL", output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("idp-q7.example.test")]
+    [InlineData("/oidc-q7")]
+    public async Task A_relative_authority_refuses_the_start_in_one_line_without_repeating_it(string authority)
+    {
+        var settings = AdminSession.OfficerSettings();
+        settings["SecureImage:Admin:Oidc:Authority"] = authority;
+        settings["SecureImage:Admin:Oidc:ClientId"] = ClientId;
+        using var factory = new SecureImageFactory("Testing", settings);
+
+        var output = await factory.AssertRefusesToStartAsync();
+
+        Assert.Contains("SecureImage:Admin:Oidc:Authority must be an absolute https URL", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("q7", output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task With_local_sign_in_off_the_password_form_is_gone_and_its_post_answers_404()
     {
