@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
@@ -6,6 +7,7 @@ using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using SecureImage.Api.Tests.TestSupport;
+using SecureImage.Core.Blobs;
 using SecureImage.Core.Catalog;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Jpeg;
@@ -237,6 +239,39 @@ public sealed class PreviewTests : IDisposable
         // Held: the erase waits, and both blobs stay.
         Assert.Equal(HttpStatusCode.Accepted, (await client.DeleteAsync($"/v1/images/{uploaded.Id}")).StatusCode);
         Assert.Equal(2, BlobFiles().Count);
+    }
+
+    [Fact]
+    public async Task A_preview_download_whose_audit_record_fails_answers_503_and_gives_its_blob_back()
+    {
+        var opened = new ConcurrentBag<TrackedStream>();
+        using var factory = new SecureImageFactory("Testing", OnTheSpot, services: services =>
+        {
+            var original = services.Single(d => d.ServiceType == typeof(IBlobStore));
+            services.Remove(original);
+            services.AddSingleton<IBlobStore>(sp => new TrackingDownloads((IBlobStore)original.ImplementationFactory!(sp), opened));
+        });
+        var client = factory.CreateBotClient();
+        var uploaded = await client.UploadOkAsync(await client.CreateConsentAsync(), Corpus.Read("jpg_gps_DSCN0010.jpg"));
+        var preview = ApiClient.PathOf((await IssuePreviewLinkAsync(client, uploaded.Id)).Url);
+        var anonymous = factory.CreateAnonymousClient();
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync(preview)).StatusCode);
+
+        // The preview's download record is written after its blob is opened: make that write fail.
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(factory.DataDirectory, "catalog.db")}"))
+        {
+            await connection.OpenAsync();
+            await using var trigger = connection.CreateCommand();
+            trigger.CommandText = $"CREATE TRIGGER fail_downloads BEFORE INSERT ON audit_events WHEN NEW.kind = '{AuditKinds.ImageDownloaded}' BEGIN SELECT RAISE(ABORT, 'audit refused'); END;";
+            await trigger.ExecuteNonQueryAsync();
+        }
+
+        await (await anonymous.GetAsync(preview)).AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "service-unavailable");
+
+        // The blob was opened for the failed request too, and every stream handed out is closed again
+        // (on Azure an undisposed one would keep its pooled connection).
+        Assert.True(opened.Count >= 3, $"{opened.Count} downloads were opened");
+        Assert.All(opened, stream => Assert.True(stream.Disposed, "a blob download stream was left open"));
     }
 
     [Fact]
@@ -484,6 +519,70 @@ public sealed class PreviewTests : IDisposable
         var bytes = await response.Content.ReadAsByteArrayAsync();
         Assert.Equal(response.Content.Headers.ContentLength, bytes.Length);
         return (response.Content.Headers.ContentType!.MediaType!, bytes);
+    }
+
+    /// <summary>A blob stream that records whether it was disposed.</summary>
+    private sealed class TrackedStream(Stream inner) : Stream
+    {
+        public bool Disposed { get; private set; }
+
+        public override bool CanRead => inner.CanRead;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.ReadAsync(buffer, offset, count, cancellationToken);
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                Disposed = true;
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+
+    /// <summary>The configured blob store, with every download stream it hands out recorded.</summary>
+    private sealed class TrackingDownloads(IBlobStore inner, ConcurrentBag<TrackedStream> opened) : IBlobStore
+    {
+        public async Task<Stream> DownloadStreamingAsync(string blobName, CancellationToken cancellationToken)
+        {
+            var stream = new TrackedStream(await inner.DownloadStreamingAsync(blobName, cancellationToken));
+            opened.Add(stream);
+            return stream;
+        }
+
+        public Task CreateIfNotExistsAsync(CancellationToken cancellationToken) => inner.CreateIfNotExistsAsync(cancellationToken);
+
+        public Task UploadAsync(string blobName, Stream content, CancellationToken cancellationToken) => inner.UploadAsync(blobName, content, cancellationToken);
+
+        public Task<bool> DeleteIfExistsAsync(string blobName, CancellationToken cancellationToken) => inner.DeleteIfExistsAsync(blobName, cancellationToken);
+
+        public IAsyncEnumerable<BlobItem> GetBlobsAsync(string? prefix, CancellationToken cancellationToken) => inner.GetBlobsAsync(prefix, cancellationToken);
+
+        public Task CheckAvailableAsync(CancellationToken cancellationToken) => inner.CheckAvailableAsync(cancellationToken);
     }
 
     private static async Task<PreviewLinkBody> IssuePreviewLinkAsync(HttpClient client, Guid imageId)

@@ -147,13 +147,19 @@ public sealed class PostgresAzuriteEndToEndTests(ITestOutputHelper output) : IAs
     }
 
     [Fact]
-    public async Task The_official_azure_client_finds_the_uploaded_blob_and_then_finds_it_gone()
+    public async Task The_official_azure_client_finds_the_uploaded_blob_as_a_ciphertext_envelope_and_then_finds_it_gone()
     {
         var client = Backend.NewInstance().CreateBotClient();
         var uploaded = await client.UploadOkAsync(await client.CreateConsentAsync(), Corpus.Read("jpg_Canon_40D.jpg"));
         var blobName = await Backend.BlobNameOfAsync(uploaded.Id);
 
         Assert.Equal([blobName], await OfficialBlobClient.ListBlobNamesAsync(Backend.AzuriteConnectionString, Backend.Container));
+
+        // What it downloads is an envelope ("SIEV", version 1), longer than the image it seals
+        // (header, per-segment tags), not the JPEG (which would start FF D8 FF).
+        var blob = Assert.Single(await OfficialBlobClient.ListBlobHeadsAsync(Backend.AzuriteConnectionString, Backend.Container));
+        Assert.Equal((blobName, "5349455601"), (blob.Name, blob.Head));
+        Assert.True(blob.Length > uploaded.Bytes, $"the blob has {blob.Length} bytes for an image of {uploaded.Bytes}");
 
         Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/v1/images/{uploaded.Id}")).StatusCode);
 

@@ -17,4 +17,16 @@ internal static class OfficialBlobClient
             new Dictionary<string, string> { ["AZURE_STORAGE_CONNECTION_STRING"] = connectionString });
         return JsonSerializer.Deserialize<string[]>(names)!;
     }
+
+    /// <summary>Every blob with its length and its first 5 bytes (hex) as the official client downloads them.</summary>
+    public static async Task<IReadOnlyList<BlobHead>> ListBlobHeadsAsync(string connectionString, string container)
+    {
+        var heads = await ChildProcess.RunAsync(
+            "node",
+            [Path.Combine("infra", "local", "list-blobs.mjs"), container, "--heads"],
+            new Dictionary<string, string> { ["AZURE_STORAGE_CONNECTION_STRING"] = connectionString });
+        return JsonSerializer.Deserialize<BlobHead[]>(heads, new JsonSerializerOptions(JsonSerializerDefaults.Web))!;
+    }
+
+    internal sealed record BlobHead(string Name, long Length, string Head);
 }

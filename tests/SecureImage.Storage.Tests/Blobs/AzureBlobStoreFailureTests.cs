@@ -42,6 +42,75 @@ public sealed class AzureBlobStoreFailureTests
     }
 
     [Fact]
+    public async Task A_service_that_accepts_connections_but_never_answers_is_a_Timeout_after_the_configured_network_timeout_and_retries()
+    {
+        // Accepts every connection and keeps it open without a byte of answer.
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var held = new List<TcpClient>();
+        var accepting = Task.Run(async () =>
+        {
+            try
+            {
+                while (true)
+                {
+                    held.Add(await silent.AcceptTcpClientAsync());
+                }
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                // The listener was stopped.
+            }
+        });
+        var counter = new AttemptCounter();
+        var options = AzuriteStores.FastRetries(new AzureBlobStoreOptions
+        {
+            ContainerName = "images",
+            ConnectionString = $"AccountName={AzuriteStores.DevelopmentAccountName};AccountKey={AzuriteStores.DevelopmentAccountKey};BlobEndpoint=http://127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}/devstoreaccount1",
+        });
+        options.MaxRetries = 1;
+        options.NetworkTimeout = TimeSpan.FromMilliseconds(300);
+        options.Policies.Add((counter, HttpPipelinePosition.PerRetry));
+        var store = new AzureBlobStore(options);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+
+        var error = await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.CheckAvailableAsync(TestTimeout.OneMinute));
+
+        started.Stop();
+        Assert.Equal("Timeout", error.ErrorCode);
+        Assert.Null(error.Status);
+        Assert.Equal(1 + 1, counter.Attempts);
+        Assert.InRange(started.Elapsed, TimeSpan.FromMilliseconds(2 * 300), TimeSpan.FromSeconds(20));
+        silent.Stop();
+        await accepting;
+        held.ForEach(client => client.Dispose());
+    }
+
+    [Fact]
+    public async Task Every_request_names_the_pinned_service_version()
+    {
+        var versions = new VersionLog();
+        var options = AzuriteStores.SharedKeyOptions(AzuriteStores.NewContainerName(), singlePutThresholdBytes: 100, blockSizeBytes: 64, listPageSize: 1);
+        options.Policies.Add((versions, HttpPipelinePosition.BeforeTransport));
+        var store = new AzureBlobStore(options);
+
+        await store.CreateIfNotExistsAsync(TestTimeout.OneMinute);
+        await store.UploadAsync("v/one", new PatternStream(50, seed: 1), TestTimeout.OneMinute);
+        await store.UploadAsync("v/two", new PatternStream(300, seed: 2), TestTimeout.OneMinute);
+        await (await store.DownloadStreamingAsync("v/two", TestTimeout.OneMinute)).DisposeAsync();
+        await foreach (var _ in store.GetBlobsAsync("v/", TestTimeout.OneMinute))
+        {
+        }
+
+        Assert.True(await store.DeleteIfExistsAsync("v/one", TestTimeout.OneMinute));
+        await store.CheckAvailableAsync(TestTimeout.OneMinute);
+
+        // Create, Put Blob, 5 x Put Block + Put Block List, Get Blob, 2 List pages (+1 empty), Delete, Get Properties.
+        Assert.True(versions.Values.Count >= 12, $"{versions.Values.Count} requests");
+        Assert.All(versions.Values, v => Assert.Equal("2026-06-06", v));
+    }
+
+    [Fact]
     public async Task A_wrong_account_key_is_refused_with_status_403_and_the_storage_error_code_without_retrying()
     {
         var counter = new AttemptCounter();
@@ -162,6 +231,15 @@ public sealed class AzureBlobStoreFailureTests
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
         return port;
+    }
+
+    /// <summary>The x-ms-version header of every request as sent (a missing one is recorded as "none").</summary>
+    private sealed class VersionLog : HttpPipelineSynchronousPolicy
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<string> Values { get; } = new();
+
+        public override void OnSendingRequest(HttpMessage message) =>
+            Values.Enqueue(message.Request.Headers.TryGetValue("x-ms-version", out var version) ? version : "none");
     }
 
     internal sealed class AttemptCounter : HttpPipelineSynchronousPolicy

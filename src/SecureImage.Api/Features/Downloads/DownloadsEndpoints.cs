@@ -133,30 +133,46 @@ internal static partial class DownloadsEndpoints
             }
         }
 
-        Stream blob;
         try
         {
-            blob = await blobs.DownloadStreamingAsync(blobName, cancellationToken);
-        }
-        catch (BlobNotFoundException)
-        {
-            // Erased between the catalog read and now.
-            return Problems.Problems.ImageGone();
-        }
+            Stream blob;
+            try
+            {
+                blob = await blobs.DownloadStreamingAsync(blobName, cancellationToken);
+            }
+            catch (BlobNotFoundException)
+            {
+                // Erased between the catalog read and now.
+                return Problems.Problems.ImageGone();
+            }
 
-        if (linkVariant == LinkVariant.Preview)
-        {
-            await catalog.AppendAuditAsync(
-                new AuditEvent(timeProvider.UtcNowMilliseconds(), AuditKinds.ImageDownloaded, image.BotId, image.Id, image.ConsentId, "link", "preview"),
-                cancellationToken);
-        }
+            try
+            {
+                if (linkVariant == LinkVariant.Preview)
+                {
+                    await catalog.AppendAuditAsync(
+                        new AuditEvent(timeProvider.UtcNowMilliseconds(), AuditKinds.ImageDownloaded, image.BotId, image.Id, image.ConsentId, "link", "preview"),
+                        cancellationToken);
+                }
 
-        response.ContentLength = bytes;
-        response.Headers.ContentSecurityPolicy = "default-src 'none'; sandbox";
-        response.Headers.ContentDisposition = "inline";
-        var plaintext = new EnvelopeDecryptingStream(blob, dataKey, envelopeId);
-        System.Security.Cryptography.CryptographicOperations.ZeroMemory(dataKey);
-        return TypedResults.Stream(plaintext, contentType);
+                response.ContentLength = bytes;
+                response.Headers.ContentSecurityPolicy = "default-src 'none'; sandbox";
+                response.Headers.ContentDisposition = "inline";
+
+                // From here the result owns the blob stream and disposes it however the response ends.
+                return TypedResults.Stream(new EnvelopeDecryptingStream(blob, dataKey, envelopeId), contentType);
+            }
+            catch
+            {
+                // Nobody will read it: on Azure an open download holds a pooled connection until disposed.
+                await blob.DisposeAsync();
+                throw;
+            }
+        }
+        finally
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(dataKey);
+        }
     }
 
     private static partial class Log
