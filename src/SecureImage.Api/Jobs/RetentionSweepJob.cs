@@ -71,7 +71,7 @@ internal sealed partial class RetentionSweepJob(
         }
 
         await JobRuns.TryRecordAsync(catalog, new JobRun(JobNames.RetentionSweep, instance, started, finished, result.Erased, result.Failed, result.Lag, result.FirstErrorCode), cancellationToken);
-    });
+    }, cancellationToken);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Retention sweep erased {Erased} images, {Failed} failed; lag {LagSeconds} s.")]
     private static partial void LogSweep(ILogger logger, int erased, int failed, double lagSeconds);
@@ -115,7 +115,7 @@ internal sealed partial class OrphanReconciliationJob(
         }
 
         await JobRuns.TryRecordAsync(catalog, new JobRun(JobNames.OrphanReconciliation, JobRuns.InstanceOf(context), started, timeProvider.UtcNowMilliseconds(), result.Deleted, result.Failed, null, result.FirstErrorCode), cancellationToken);
-    });
+    }, cancellationToken);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reconciliation examined {Examined} blobs, deleted {Deleted} orphans, {Failed} failed.")]
     private static partial void LogReconciled(ILogger logger, int examined, int deleted, int failed);
@@ -143,7 +143,7 @@ internal sealed class JobRunPurgeJob(IRetentionCatalog catalog, IOptions<Retenti
         }
 
         await JobRuns.TryRecordAsync(catalog, new JobRun(JobNames.JobRunPurge, JobRuns.InstanceOf(context), started, timeProvider.UtcNowMilliseconds(), purged, 0, null, null), cancellationToken);
-    });
+    }, cancellationToken);
 }
 
 internal static partial class JobRuns
@@ -167,16 +167,17 @@ internal static partial class JobRuns
     /// <summary>
     /// Hangfire stores the exception of a failed job (type, message, stack trace) in its storage and shows it on
     /// the dashboard: an unexpected one reaches it as its type only (the message of what it throws), since a
-    /// message can quote a value; its stack trace is in the log. Cancellation (the server stopping) passes
-    /// unchanged, so Hangfire puts the job back in the queue.
+    /// message can quote a value; its stack trace is in the log. Cancellation of the job's own token (the server
+    /// stopping, the job deleted) passes unchanged, so Hangfire puts the job back in the queue or drops it; any
+    /// other cancellation is a failure to Hangfire, stored like one, so it is redacted like one.
     /// </summary>
-    public static async Task GuardAsync(ILogger logger, string job, Func<Task> run)
+    public static async Task GuardAsync(ILogger logger, string job, Func<Task> run, CancellationToken cancellationToken)
     {
         try
         {
             await run();
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             var redacted = RedactedException.From(ex);
             LogFailedUnexpectedly(logger, redacted, job, redacted.OriginalType);

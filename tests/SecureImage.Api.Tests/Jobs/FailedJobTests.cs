@@ -20,6 +20,22 @@ public sealed class FailedJobTests
     [Fact]
     public async Task A_sweep_that_fails_unexpectedly_is_stored_failed_once_without_the_exception_message_and_not_retried()
     {
+        await FailedSweepScenarioAsync(message => new InvalidOperationException(message));
+    }
+
+    /// <summary>
+    /// A cancellation the service did not ask for (no shutdown: something inside gave up and said why) is a
+    /// failure to Hangfire like any other, so it is stored, and it must be stored without its message too.
+    /// </summary>
+    [Fact]
+    public async Task A_sweep_cancelled_by_something_other_than_shutdown_is_stored_failed_without_the_exception_message()
+    {
+        await FailedSweepScenarioAsync(message => new OperationCanceledException(message));
+    }
+
+    private static async Task FailedSweepScenarioAsync<TException>(Func<string, TException> failure)
+        where TException : Exception
+    {
         using var factory = new SecureImageFactory("Testing", new Dictionary<string, string?>
         {
             ["SecureImage:Retention:SweepInterval"] = "1.00:00:00",
@@ -29,7 +45,7 @@ public sealed class FailedJobTests
         {
             var original = services.Single(d => d.ServiceType == typeof(IBlobStore));
             services.Remove(original);
-            services.AddSingleton<IBlobStore>(sp => new FailingDeletes((IBlobStore)original.ImplementationFactory!(sp)));
+            services.AddSingleton<IBlobStore>(sp => new FailingDeletes((IBlobStore)original.ImplementationFactory!(sp), failure));
         });
         var client = factory.CreateBotClient();
         var uploaded = await client.UploadOkAsync(await client.CreateConsentAsync(), Corpus.Read("jpg_Canon_40D.jpg"));
@@ -48,7 +64,7 @@ public sealed class FailedJobTests
 
         var failed = Assert.Single(monitoring.FailedJobs(0, 10)).Value;
         Assert.Equal(typeof(RedactedException).FullName, failed.ExceptionType);
-        Assert.Equal(typeof(InvalidOperationException).FullName, failed.ExceptionMessage);
+        Assert.Equal(typeof(TException).FullName, failed.ExceptionMessage);
         foreach (var text in new[] { failed.ExceptionMessage, failed.ExceptionDetails })
         {
             Assert.DoesNotContain(Secret, text, StringComparison.Ordinal);
@@ -68,10 +84,10 @@ public sealed class FailedJobTests
     }
 
     /// <summary>A blob store whose deletes throw an exception whose message quotes the blob and a user.</summary>
-    private sealed class FailingDeletes(IBlobStore inner) : IBlobStore
+    private sealed class FailingDeletes(IBlobStore inner, Func<string, Exception> failure) : IBlobStore
     {
         public Task<bool> DeleteIfExistsAsync(string blobName, CancellationToken cancellationToken) =>
-            throw new InvalidOperationException($"cannot delete {blobName} of {Secret}");
+            throw failure($"cannot delete {blobName} of {Secret}");
 
         public Task CreateIfNotExistsAsync(CancellationToken cancellationToken) => inner.CreateIfNotExistsAsync(cancellationToken);
 

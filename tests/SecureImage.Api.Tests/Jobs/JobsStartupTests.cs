@@ -12,6 +12,9 @@ public sealed class JobsStartupTests
     [InlineData("SecureImage:Jobs:SchedulePollingInterval", "00:01:37", "SecureImage:Jobs:SchedulePollingInterval must not be longer than the shortest of SecureImage:Retention:SweepInterval")]
     [InlineData("SecureImage:Jobs:Schema", "jobs;drop_q7", "SecureImage:Jobs:Schema is invalid")]
     [InlineData("SecureImage:Jobs:DistributedLockTimeout", "00:00:03.370", "SecureImage:Jobs:DistributedLockTimeout must be at least 5 seconds")]
+    [InlineData("SecureImage:Jobs:SchedulePollingInterval", "-00:00:07.310", "SecureImage:Jobs:SchedulePollingInterval must be positive")]
+    [InlineData("SecureImage:Jobs:QueuePollInterval", "00:00:00.037", "SecureImage:Jobs:QueuePollInterval must be at least 50 milliseconds")]
+    [InlineData("SecureImage:Jobs:InvisibilityTimeout", "00:00:29.370", "SecureImage:Jobs:InvisibilityTimeout must be at least 30 seconds")]
     public async Task A_job_setting_that_cannot_work_is_refused_naming_the_setting_not_the_value(string key, string value, string message)
     {
         using var factory = new SecureImageFactory("Testing", settings: new Dictionary<string, string?> { [key] = value });
