@@ -107,7 +107,7 @@ internal sealed partial class PreviewPassJob(PreviewPass pass, PreviewPassEnded 
         {
             LogPass(logger, result.Made, result.Unavailable, result.Overdue, result.Failed, result.FirstErrorCode ?? "none");
         }
-    });
+    }, cancellationToken);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Preview pass: {Made} made, {Unavailable} unavailable, {Overdue} made while busy after waiting their maximum, {Failed} failed (first: {FirstError}).")]
     private static partial void LogPass(ILogger logger, int made, int unavailable, int overdue, int failed, string firstError);
