@@ -75,7 +75,8 @@ trap cleanup EXIT
 export ASPNETCORE_ENVIRONMENT=Production DOTNET_ENVIRONMENT=Production
 export Logging__LogLevel__Default=${Logging__LogLevel__Default:-Warning}
 export SecureImage__DataDirectory="$work/data" TMPDIR="$work"
-export SecureImage__Catalog__Provider=Postgres SecureImage__Catalog__ConnectionString="$SECUREIMAGE_TEST_POSTGRES"
+# LOAD_POSTGRES_OPTIONS: appended to the catalog connection string, e.g. "Max Auto Prepare=0" to compare.
+export SecureImage__Catalog__Provider=Postgres SecureImage__Catalog__ConnectionString="$SECUREIMAGE_TEST_POSTGRES${LOAD_POSTGRES_OPTIONS:+;$LOAD_POSTGRES_OPTIONS}"
 export SecureImage__Blobs__Provider=AzureBlob SecureImage__Blobs__ConnectionString="$SECUREIMAGE_TEST_AZURITE" SecureImage__Blobs__Container="$container"
 export SecureImage__Keys__Kek__ActiveKeyId=kek1 SecureImage__Keys__Kek__Keys__kek1="$(rand)"
 export SecureImage__Keys__Links__ActiveKeyId=link1 SecureImage__Keys__Links__Keys__link1="$(rand)"

@@ -37,14 +37,36 @@ public sealed partial class PostgresImageCatalog : IImageCatalog, IRetentionCata
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.ConnectionString);
-        var builder = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+        _dataSource = NpgsqlDataSource.Create(EffectiveConnectionString(options.ConnectionString));
+        _logger = logger ?? NullLogger<PostgresImageCatalog>.Instance;
+    }
+
+    /// <summary>Statements each connection prepares automatically unless the connection string sets <c>Max Auto Prepare</c>.</summary>
+    public const int DefaultMaxAutoPrepare = 32;
+
+    /// <summary>
+    /// The operator's connection string with the catalog's defaults where it says nothing: an application name, and
+    /// automatic preparation. The catalog runs a few fixed statements per request, so each connection parses and plans
+    /// them once instead of on every request (PostgreSQL's CPU per request is as large as the service's). An operator
+    /// behind a pooler that cannot keep prepared statements (PgBouncer in transaction mode before 1.21) sets
+    /// <c>Max Auto Prepare=0</c>.
+    /// </summary>
+    public static string EffectiveConnectionString(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
         if (string.IsNullOrEmpty(builder.ApplicationName))
         {
             builder.ApplicationName = "SecureImage";
         }
 
-        _dataSource = NpgsqlDataSource.Create(builder);
-        _logger = logger ?? NullLogger<PostgresImageCatalog>.Instance;
+        // The keys as written (Npgsql's own builder lists every keyword it knows): an explicit 0 is the operator's choice.
+        var written = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        if (!written.Keys.Cast<string>().Any(key => string.Equals(key.Replace(" ", "", StringComparison.Ordinal), "MaxAutoPrepare", StringComparison.OrdinalIgnoreCase)))
+        {
+            builder.MaxAutoPrepare = DefaultMaxAutoPrepare;
+        }
+
+        return builder.ConnectionString;
     }
 
     public Task MigrateAsync(CancellationToken cancellationToken) => RunAsync(async connection =>
