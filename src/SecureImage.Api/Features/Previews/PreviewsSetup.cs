@@ -120,14 +120,14 @@ internal sealed partial class PreviewPassJob(PreviewPass pass, PreviewPassEnded 
 }
 
 /// <summary>
-/// Queues the <c>preview-pass</c> job right after an upload or a Kakao fetch commits here (<see cref="PreviewSignal"/>),
+/// Queues a run of the <c>preview-pass</c> job right after an upload or a Kakao fetch commits here (<see cref="PreviewSignal"/>),
 /// at most one at a time: while a pass queued from here has not ended, uploads only mark that another is wanted, and
 /// the next is queued when it ends. So a burst of uploads writes one job to the job store, not one per image. A job
 /// that another instance ran (a shared PostgreSQL job store) never reports here: after <see cref="RearmAfter"/> this
 /// instance queues again if it has uploads the pass may have missed.
 /// </summary>
 internal sealed partial class PreviewTrigger(
-    PreviewSignal signal, PreviewPassEnded ended, Hangfire.IRecurringJobManagerV2 recurringJobs, IOptions<ImagingOptions> options, TimeProvider timeProvider, ILogger<PreviewTrigger> logger) : BackgroundService
+    PreviewSignal signal, PreviewPassEnded ended, Hangfire.IBackgroundJobClient jobs, IOptions<ImagingOptions> options, TimeProvider timeProvider, ILogger<PreviewTrigger> logger) : BackgroundService
 {
     /// <summary>How long a queued pass may take to start here before this instance assumes another ran it.</summary>
     public static readonly TimeSpan RearmAfter = TimeSpan.FromSeconds(30);
@@ -151,7 +151,9 @@ internal sealed partial class PreviewTrigger(
                 var end = ended.Next;
                 try
                 {
-                    recurringJobs.TriggerJob(Core.Retention.JobNames.PreviewPass);
+                    // A plain enqueue (one transaction), not the recurring job's TriggerJob: that takes the recurring job's
+                    // distributed lock, which a process killed while holding it leaves to the next start for the lock timeout.
+                    Hangfire.BackgroundJobClientExtensions.Enqueue<PreviewPassJob>(jobs, job => job.RunAsync(null, CancellationToken.None));
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
