@@ -141,8 +141,14 @@ internal sealed class HangfireLogs(IDisposable attachment) : IDisposable
 /// schema, then the recurring jobs with their stable ids and their crons from validated configuration. Every
 /// instance registers them; the same definition leaves the stored one as it is, so instances agree.
 /// </summary>
-internal sealed class JobsInitializer(
-    JobStore store, IRecurringJobManager recurringJobs, IOptions<RetentionOptions> retention, IOptions<JobsOptions> jobs, IOptions<Features.Previews.ImagingOptions> imaging)
+internal sealed partial class JobsInitializer(
+    JobStore store,
+    IRecurringJobManager recurringJobs,
+    IOptions<RetentionOptions> retention,
+    IOptions<JobsOptions> jobs,
+    IOptions<Features.Previews.ImagingOptions> imaging,
+    TimeProvider timeProvider,
+    ILogger<JobsInitializer> logger)
 {
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
@@ -151,6 +157,29 @@ internal sealed class JobsInitializer(
             await database.InstallSchemaAsync(jobs.Value.Schema, cancellationToken);
         }
 
+        // Registering takes each recurring job's Hangfire lock. A process killed while it held one (its scheduler
+        // queueing an occurrence) leaves the lock row until Jobs:DistributedLockTimeout; Hangfire waits 15 s for it, so
+        // a restart soon after a crash refused to start. It waits for the dead holder's lock to expire instead.
+        var giveUpAt = timeProvider.GetUtcNow() + jobs.Value.DistributedLockTimeout + TimeSpan.FromSeconds(15);
+        while (true)
+        {
+            try
+            {
+                Register();
+                return;
+            }
+            catch (Core.Catalog.CatalogUnavailableException ex) when (
+                ex.InnerException is PostgreSqlDistributedLockException or Hangfire.Storage.DistributedLockTimeoutException
+                && timeProvider.GetUtcNow() < giveUpAt)
+            {
+                LogLockHeld(logger);
+                await Task.Delay(TimeSpan.FromSeconds(1), timeProvider, cancellationToken);
+            }
+        }
+    }
+
+    private void Register()
+    {
         var options = new RecurringJobOptions { TimeZone = TimeZoneInfo.Utc, MisfireHandling = MisfireHandlingMode.Relaxed };
         var intervals = retention.Value;
         try
@@ -174,6 +203,9 @@ internal sealed class JobsInitializer(
             throw new Core.Catalog.CatalogUnavailableException("The job store did not take the recurring jobs.", ex);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A recurring job's lock is held, most likely by a process that stopped without releasing it; waiting for it to expire.")]
+    private static partial void LogLockHeld(ILogger logger);
 
     /// <summary>Validated at start-up (<see cref="ValidateRetentionOptions"/>), so never null here.</summary>
     private static string Cron(TimeSpan interval) => JobSchedule.CronFor(interval) ?? throw new InvalidOperationException("A job interval has no cron; options validation should have refused it.");

@@ -6,7 +6,8 @@ namespace SecureImage.Api.Tests.Jobs;
 
 /// <summary>
 /// The preview pass as a Hangfire job on Hangfire.PostgreSql, with two instances sharing the catalog, the blob store and
-/// the job store: uploads on either get their previews, and the stored jobs carry no image id.
+/// the job store: uploads on either get their previews, and the stored jobs carry no image id. And a restart after a
+/// crash that left one of Hangfire's recurring-job locks behind.
 /// </summary>
 public sealed class PreviewPassJobTests
 {
@@ -44,5 +45,24 @@ public sealed class PreviewPassJobTests
         {
             Assert.Equal(0, await backend.CountAsync($"FROM hangfire.job WHERE invocationdata::text LIKE '%{upload.Id}%' OR arguments::text LIKE '%{upload.Id}%'"));
         }
+    }
+
+    [Fact]
+    public async Task A_start_after_a_process_died_holding_a_recurring_job_lock_waits_for_the_lock_to_expire_instead_of_refusing()
+    {
+        await using var backend = await ProductionBackend.CreateAsync();
+        var settings = new Dictionary<string, string?> { ["SecureImage:Jobs:DistributedLockTimeout"] = "00:00:25" };
+        using (var first = backend.NewInstance(settings))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await first.CreateClient().GetAsync("/health/ready")).StatusCode);
+        }
+
+        // What a process killed while its scheduler queued an occurrence leaves: the lock row, with nobody to delete it.
+        await backend.Database.ScalarAsync(
+            "INSERT INTO hangfire.lock (resource, updatecount, acquired) VALUES ('hangfire:lock:recurring-job:retention-sweep', 0, now() AT TIME ZONE 'UTC');");
+
+        using var second = backend.NewInstance(settings);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await second.CreateClient().GetAsync("/health/ready")).StatusCode);
+        Assert.Contains(second.Logs.Entries, entry => entry.Message.Contains("lock is held", StringComparison.Ordinal));
     }
 }
