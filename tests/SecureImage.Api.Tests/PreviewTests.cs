@@ -578,6 +578,8 @@ public sealed class PreviewTests : IDisposable
 
         public Task UploadAsync(string blobName, Stream content, CancellationToken cancellationToken) => inner.UploadAsync(blobName, content, cancellationToken);
 
+        public Task UploadAsync(string blobName, Stream content, long? expectedLength, CancellationToken cancellationToken) => inner.UploadAsync(blobName, content, expectedLength, cancellationToken);
+
         public Task<bool> DeleteIfExistsAsync(string blobName, CancellationToken cancellationToken) => inner.DeleteIfExistsAsync(blobName, cancellationToken);
 
         public IAsyncEnumerable<BlobItem> GetBlobsAsync(string? prefix, CancellationToken cancellationToken) => inner.GetBlobsAsync(prefix, cancellationToken);

@@ -1,5 +1,8 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using SecureImage.Api.Tests.TestSupport;
 
 namespace SecureImage.Api.Tests;
@@ -82,14 +85,36 @@ public sealed class StartupTests
         Assert.DoesNotContain(value, output, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task A_limit_out_of_range_is_refused_with_its_full_setting_name()
+    [Theory]
+    [InlineData("MaxFrames", "0")]
+    [InlineData("RequestReadAheadBytes", "4095")]
+    [InlineData("RequestReadAheadBytes", "16777217")]
+    public async Task A_limit_out_of_range_is_refused_with_its_full_setting_name(string limit, string value)
     {
-        using var factory = new SecureImageFactory("Testing", settings: new Dictionary<string, string?> { ["SecureImage:Limits:MaxFrames"] = "0" });
+        using var factory = new SecureImageFactory("Testing", settings: new Dictionary<string, string?> { [$"SecureImage:Limits:{limit}"] = value });
 
         var output = await factory.AssertRefusesToStartAsync();
 
-        Assert.Contains("SecureImage refused to start: SecureImage:Limits:MaxFrames is invalid", output, StringComparison.Ordinal);
+        Assert.Contains($"SecureImage refused to start: SecureImage:Limits:{limit} is invalid", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(null, 64 * 1024)]
+    [InlineData("262144", 256 * 1024)]
+    public void The_socket_transport_reads_ahead_of_a_request_no_more_than_the_read_ahead_limit(string? configured, long expected)
+    {
+        // Kestrel's own default is 1 MiB per connection, pinned and pooled: 64 connections that once uploaded kept 64 MiB.
+        var settings = new Dictionary<string, string?>();
+        if (configured is not null)
+        {
+            settings["SecureImage:Limits:RequestReadAheadBytes"] = configured;
+        }
+
+        using var factory = new SecureImageFactory("Testing", settings: settings);
+
+        var transport = factory.Services.GetRequiredService<IOptions<SocketTransportOptions>>().Value;
+
+        Assert.Equal(expected, transport.MaxReadBufferSize);
     }
 
     [Fact]
@@ -299,6 +324,8 @@ public sealed class StartupTests
     [InlineData("SecureImage:Blobs:NetworkTimeout", "00:00:00")]
     [InlineData("SecureImage:Blobs:RetryDelay", "00:01:00")]
     [InlineData("SecureImage:Blobs:TransferSizeBytes", "1024")]
+    [InlineData("SecureImage:Blobs:BlockSizeBytes", "1024")]
+    [InlineData("SecureImage:Blobs:BlockSizeBytes", "67108865")]
     [InlineData("SecureImage:Blobs:ManagedIdentityClientId", "not-a-guid-q7")]
     public async Task A_blob_client_setting_out_of_range_is_refused_with_its_full_setting_name_not_its_value(string key, string value)
     {

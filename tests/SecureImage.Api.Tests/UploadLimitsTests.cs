@@ -122,10 +122,4 @@ public sealed class UploadLimitsTests : IDisposable
             return false;
         }
     }
-
-    /// <summary>A stream that will not tell its length, so the client must send the body chunked.</summary>
-    private sealed class UnknownLengthStream(byte[] bytes) : MemoryStream(bytes)
-    {
-        public override bool CanSeek => false;
-    }
 }

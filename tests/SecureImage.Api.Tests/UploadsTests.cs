@@ -1,8 +1,11 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Collections.Concurrent;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
 using SecureImage.Api.Tests.TestSupport;
+using SecureImage.Core.Blobs;
 
 namespace SecureImage.Api.Tests;
 
@@ -28,6 +31,34 @@ public sealed class UploadsTests(SecureImageFactory factory) : IClassFixture<Sec
         Assert.Equal(now.AddMinutes(10), body.Link.ExpiresAt);
         Assert.StartsWith($"http://localhost/v1/downloads/{body.Id}?exp=", body.Link.Url, StringComparison.Ordinal);
         Assert.Equal($"/v1/images/{body.Id}", response.Headers.Location?.OriginalString);
+    }
+
+    [Fact]
+    public async Task An_upload_tells_the_blob_store_the_length_its_request_declared_and_a_chunked_one_declares_none()
+    {
+        var declared = new ConcurrentQueue<long?>();
+        using var recording = new SecureImageFactory("Testing", services: services =>
+        {
+            var original = services.Single(d => d.ServiceType == typeof(IBlobStore));
+            services.Remove(original);
+            services.AddSingleton<IBlobStore>(sp => new DeclaredLengths((IBlobStore)original.ImplementationFactory!(sp), declared));
+        });
+        var client = recording.CreateBotClient();
+        var consentId = await client.CreateConsentAsync();
+        var image = Corpus.Read("jpg_gps_DSCN0010.jpg");
+
+        var form = new MultipartFormDataContent { { new StringContent(consentId.ToString()), "consentId" }, { new ByteArrayContent(image), "file", "photo.jpg" } };
+        var length = form.Headers.ContentLength;
+        var sized = await client.PostAsync("/v1/images", form);
+        var unsized = await client.PostAsync("/v1/images", new MultipartFormDataContent
+        {
+            { new StringContent(consentId.ToString()), "consentId" },
+            { new StreamContent(new UnknownLengthStream(image)), "file", "photo.jpg" },
+        });
+
+        Assert.Equal((HttpStatusCode.Created, HttpStatusCode.Created), (sized.StatusCode, unsized.StatusCode));
+        Assert.True(length > image.Length);
+        Assert.Equal([length, null], declared);
     }
 
     [Fact]
@@ -205,5 +236,27 @@ public sealed class UploadsTests(SecureImageFactory factory) : IClassFixture<Sec
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    /// <summary>The real store, noting the length each upload was declared with.</summary>
+    private sealed class DeclaredLengths(IBlobStore inner, ConcurrentQueue<long?> declared) : IBlobStore
+    {
+        public Task UploadAsync(string blobName, Stream content, long? expectedLength, CancellationToken cancellationToken)
+        {
+            declared.Enqueue(expectedLength);
+            return inner.UploadAsync(blobName, content, expectedLength, cancellationToken);
+        }
+
+        public Task UploadAsync(string blobName, Stream content, CancellationToken cancellationToken) => UploadAsync(blobName, content, null, cancellationToken);
+
+        public Task CreateIfNotExistsAsync(CancellationToken cancellationToken) => inner.CreateIfNotExistsAsync(cancellationToken);
+
+        public Task<Stream> DownloadStreamingAsync(string blobName, CancellationToken cancellationToken) => inner.DownloadStreamingAsync(blobName, cancellationToken);
+
+        public Task<bool> DeleteIfExistsAsync(string blobName, CancellationToken cancellationToken) => inner.DeleteIfExistsAsync(blobName, cancellationToken);
+
+        public IAsyncEnumerable<BlobItem> GetBlobsAsync(string? prefix, CancellationToken cancellationToken) => inner.GetBlobsAsync(prefix, cancellationToken);
+
+        public Task CheckAvailableAsync(CancellationToken cancellationToken) => inner.CheckAvailableAsync(cancellationToken);
     }
 }

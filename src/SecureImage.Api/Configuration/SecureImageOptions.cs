@@ -55,9 +55,13 @@ internal sealed class BlobsOptions
     [RegularExpression("^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$", ErrorMessage = "Blobs:Container must be a valid container name.")]
     public string Container { get; set; } = "images";
 
-    /// <summary>AzureBlob: the one buffer each upload holds; shorter bodies go up in one Put Blob, longer ones in blocks of this size.</summary>
+    /// <summary>AzureBlob: the head buffer of an upload of unknown length; shorter bodies go up in one Put Blob, longer ones in blocks.</summary>
     [Range(AzureBlobStoreOptions.MinTransferSizeBytes, AzureBlobStoreOptions.MaxTransferSizeBytes)]
     public int TransferSizeBytes { get; set; } = AzureBlobStoreOptions.DefaultTransferSizeBytes;
+
+    /// <summary>AzureBlob: each Put Block's size, and the one buffer of an upload whose declared length is past the transfer size.</summary>
+    [Range(AzureBlobStoreOptions.MinTransferSizeBytes, AzureBlobStoreOptions.MaxTransferSizeBytes)]
+    public int BlockSizeBytes { get; set; } = AzureBlobStoreOptions.DefaultBlockSizeBytes;
 
     /// <summary>AzureBlob: retries after the first attempt of a request (exponential back-off from <see cref="RetryDelay"/>).</summary>
     [Range(0, 10)]
@@ -81,7 +85,7 @@ internal sealed class BlobsOptions
             ServiceUri = useKey ? null : ServiceUri,
             Credential = useKey ? null : credential,
             SinglePutThresholdBytes = TransferSizeBytes - 1,
-            BlockSizeBytes = TransferSizeBytes,
+            BlockSizeBytes = BlockSizeBytes,
             MaxRetries = MaxRetries,
             RetryDelay = RetryDelay,
             MaxRetryDelay = MaxRetryDelay,
@@ -169,6 +173,16 @@ internal sealed class LimitsOptions
 
     /// <summary>From the first byte of an upload (or Kakao fetch) to its catalog commit; shorter than Retention:OrphanGracePeriod.</summary>
     public TimeSpan UploadTimeout { get; set; } = ImageIngestionOptions.DefaultUploadTimeout;
+
+    public const int DefaultRequestReadAheadBytes = 64 * 1024;
+
+    /// <summary>
+    /// How much of a request the socket transport reads ahead of the handler, per connection (Kestrel's
+    /// SocketTransportOptions.MaxReadBufferSize, 1 MiB by default). Its buffers are pinned and pooled, so at
+    /// Kestrel's default every connection that once uploaded faster than the blob store took it kept ≈ 1 MiB.
+    /// </summary>
+    [Range(4 * 1024, 16 * 1024 * 1024)]
+    public int RequestReadAheadBytes { get; set; } = DefaultRequestReadAheadBytes;
 }
 
 internal sealed class KeyRingOptions

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.DataProtection.Repositories;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Options;
 using SecureImage.Api.Features.Health;
 using SecureImage.Api.Features.Kakao;
@@ -50,6 +51,8 @@ internal static class SecureImageServices
         services.AddSingleton<IValidateOptions<LinksOptions>, ValidateLinksOptions>();
         services.AddSingleton<IValidateOptions<RetentionOptions>, ValidateRetentionOptions>();
         services.AddSingleton<IValidateOptions<LimitsOptions>, ValidateUploadTimeout>();
+        services.AddOptions<SocketTransportOptions>().Configure<IOptions<LimitsOptions>>(
+            (transport, limits) => transport.MaxReadBufferSize = limits.Value.RequestReadAheadBytes);
         services.AddSingleton<IValidateOptions<BlobsOptions>, ValidateStorageProviders>();
         services.AddSingleton<IValidateOptions<CatalogOptions>, ValidateCatalogOptions>();
 

@@ -16,6 +16,14 @@ public interface IBlobStore
     /// <exception cref="BlobStoreUnavailableException">The store could not be reached.</exception>
     Task UploadAsync(string blobName, Stream content, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// <see cref="UploadAsync(string, Stream, CancellationToken)"/> with what the caller expects the content to hold
+    /// (e.g. from the request's Content-Length). A hint only: the content decides. A store that buffers can skip
+    /// buffering what it would need only to learn the length; the others ignore it.
+    /// </summary>
+    Task UploadAsync(string blobName, Stream content, long? expectedLength, CancellationToken cancellationToken) =>
+        UploadAsync(blobName, content, cancellationToken);
+
     /// <summary>Opens the blob for reading as a stream.</summary>
     /// <exception cref="BlobNotFoundException">No blob of that name.</exception>
     /// <exception cref="BlobStoreUnavailableException">The store could not be reached.</exception>

@@ -110,14 +110,21 @@ public sealed class ImageIngestion
     /// <exception cref="UploadTooLargeException">From a size-limited <paramref name="source"/>.</exception>
     /// <exception cref="BlobStoreUnavailableException">The blob store failed; nothing was kept.</exception>
     /// <exception cref="UploadTimedOutException">The source did not end within the upload timeout; nothing was kept.</exception>
-    public async Task<StoredImage> StoreAsync(Stream source, CancellationToken cancellationToken)
+    public Task<StoredImage> StoreAsync(Stream source, CancellationToken cancellationToken) =>
+        StoreAsync(source, expectedLength: null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="StoreAsync(Stream, CancellationToken)"/> with the length the source declared (an upload's
+    /// Content-Length), passed to the blob store as a hint: the stored envelope is about as long as the image.
+    /// </summary>
+    public async Task<StoredImage> StoreAsync(Stream source, long? expectedLength, CancellationToken cancellationToken)
     {
         var startedAt = _time.GetUtcNow();
         using var deadline = new CancellationTokenSource(_options.UploadTimeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         try
         {
-            return await StoreAsync(source, startedAt, linked.Token);
+            return await StoreAsync(source, expectedLength, startedAt, linked.Token);
         }
         catch (OperationCanceledException ex) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
@@ -125,7 +132,7 @@ public sealed class ImageIngestion
         }
     }
 
-    private async Task<StoredImage> StoreAsync(Stream source, DateTimeOffset startedAt, CancellationToken cancellationToken)
+    private async Task<StoredImage> StoreAsync(Stream source, long? expectedLength, DateTimeOffset startedAt, CancellationToken cancellationToken)
     {
         var imageId = Guid.NewGuid();
         var blobName = NewBlobName();
@@ -137,7 +144,7 @@ public sealed class ImageIngestion
             var wrappedKey = await WrapAsync(dataKey, imageId, cancellationToken);
             using var uploadFailed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var pipe = new Pipe(PipeOptions);
-            var upload = UploadAsync(pipe.Reader, blobName, uploadFailed, cancellationToken);
+            var upload = UploadAsync(pipe.Reader, blobName, expectedLength, uploadFailed, cancellationToken);
             SanitizedImage sanitized;
             var sanitizing = Tracing.Source.StartActivity("secureimage.sanitize");
             try
@@ -280,14 +287,14 @@ public sealed class ImageIngestion
         }
     }
 
-    private async Task UploadAsync(PipeReader reader, string blobName, CancellationTokenSource uploadFailed, CancellationToken cancellationToken)
+    private async Task UploadAsync(PipeReader reader, string blobName, long? expectedLength, CancellationTokenSource uploadFailed, CancellationToken cancellationToken)
     {
         // Runs beside the sanitizer: a sibling span of secureimage.sanitize. The blob name is random but never recorded.
         using var activity = Tracing.Source.StartActivity("secureimage.blob.put");
         try
         {
             await using var content = reader.AsStream(leaveOpen: true);
-            await _blobs.UploadAsync(blobName, content, cancellationToken);
+            await _blobs.UploadAsync(blobName, content, expectedLength, cancellationToken);
             await reader.CompleteAsync();
         }
         catch (Exception ex)

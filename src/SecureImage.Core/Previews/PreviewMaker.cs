@@ -7,6 +7,7 @@ using SecureImage.Core.Catalog;
 using SecureImage.Core.Crypto;
 using SecureImage.Core.Diagnostics;
 using SecureImage.Core.Imaging;
+using SecureImage.Core.Retention;
 using SecureImage.Core.Threading;
 
 namespace SecureImage.Core.Previews;
@@ -29,7 +30,7 @@ public sealed class PreviewMaker
     private readonly PreviewRenderer _renderer;
     private readonly TimeProvider _time;
     private readonly TimeSpan _storeTimeout;
-    private readonly ConcurrentDictionary<Guid, Lazy<Task<ImageRecord?>>> _running = new();
+    private readonly ConcurrentDictionary<Guid, Run> _running = new();
 
     /// <param name="storeTimeout">
     /// From the start of the blob write to the catalog record: orphan reconciliation waits longer than this
@@ -48,30 +49,79 @@ public sealed class PreviewMaker
     /// <summary>
     /// The image's row once its preview is made or found impossible (or as it stands, when it is erased or
     /// committed to erasure); null when the image does not exist. Waiting callers can stop waiting with
-    /// <paramref name="cancellationToken"/>; the run itself finishes for whoever asks next.
+    /// <paramref name="cancellationToken"/>; the run itself finishes for whoever asks next. A run the preview pass
+    /// started is kept going from here on; one it already gave up is made anew once it has stopped.
     /// </summary>
-    public Task<ImageRecord?> EnsureAsync(Guid imageId, CancellationToken cancellationToken)
+    public async Task<ImageRecord?> EnsureAsync(Guid imageId, CancellationToken cancellationToken)
     {
-        Lazy<Task<ImageRecord?>>? mine = null;
-        mine = new Lazy<Task<ImageRecord?>>(() => RunOnceAsync(imageId, mine!));
-        return _running.GetOrAdd(imageId, mine).Value.WaitAsync(cancellationToken);
+        while (true)
+        {
+            var run = Join(imageId, yieldable: false);
+            if (run.Keep())
+            {
+                return await run.Completion.WaitAsync(cancellationToken);
+            }
+
+            await run.Stopped.WaitAsync(cancellationToken);
+        }
     }
 
-    private async Task<ImageRecord?> RunOnceAsync(Guid imageId, Lazy<Task<ImageRecord?>> entry)
+    /// <summary>
+    /// For the preview pass, which starts one only when no client request is in flight: like <see cref="EnsureAsync"/>,
+    /// but if requests arrive before the render is done (polled every <paramref name="pollInterval"/>), the decode is
+    /// stopped and its memory given back, so a preview's pixels (72 MiB for a 25 MP photo) never add to the requests'
+    /// own. Returns once the run has stopped; <c>Yielded</c> then says the preview is still to be made. A run someone
+    /// else asked for (<see cref="EnsureAsync"/>) is never stopped.
+    /// </summary>
+    public async Task<(ImageRecord? Image, bool Yielded)> EnsureWhileQuietAsync(Guid imageId, IRequestActivity activity, TimeSpan pollInterval, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(activity);
+        var run = Join(imageId, yieldable: true);
+        var completion = run.Completion;
+        while (!completion.IsCompleted && !(activity.RequestsInFlight > 0 && run.TryYield()))
+        {
+            await run.Stopped.WaitAsync(pollInterval, _time, cancellationToken).ContinueWith(
+                static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
+        try
+        {
+            return (await completion.WaitAsync(cancellationToken), false);
+        }
+        catch (OperationCanceledException) when (run.Yielded && !cancellationToken.IsCancellationRequested)
+        {
+            await run.Stopped.WaitAsync(cancellationToken);
+            return (null, true);
+        }
+    }
+
+    private Run Join(Guid imageId, bool yieldable)
+    {
+        Run? mine = null;
+        mine = new Run(yieldable, () => RunOnceAsync(imageId, mine!));
+        return _running.GetOrAdd(imageId, mine);
+    }
+
+    private async Task<ImageRecord?> RunOnceAsync(Guid imageId, Run run)
     {
         try
         {
             // Yield first, so the entry is in the map before any work (and its removal) can run.
             await Task.Yield();
-            return await MakeAsync(imageId, CancellationToken.None);
+            return await MakeAsync(imageId, run.YieldToken);
         }
         finally
         {
-            _running.TryRemove(new KeyValuePair<Guid, Lazy<Task<ImageRecord?>>>(imageId, entry));
+            _running.TryRemove(new KeyValuePair<Guid, Run>(imageId, run));
         }
     }
 
-    private async Task<ImageRecord?> MakeAsync(Guid imageId, CancellationToken cancellationToken)
+    /// <summary>
+    /// <paramref name="yieldToken"/> stops the run up to the end of its render (the preview pass giving way to
+    /// requests); what follows, the blob write and its record, always runs to its end.
+    /// </summary>
+    private async Task<ImageRecord?> MakeAsync(Guid imageId, CancellationToken yieldToken)
     {
         RenderedPreview? preview;
         ImageRecord? image;
@@ -81,9 +131,9 @@ public sealed class PreviewMaker
         {
             // The decode turn comes before the original is read: an original is decrypted only inside a turn, so at most
             // Imaging:MaxConcurrentDecodes of them are in memory, however many previews are asked for at once.
-            using (var turn = await _renderer.WaitForTurnAsync(cancellationToken))
+            using (var turn = await _renderer.WaitForTurnAsync(yieldToken))
             {
-                image = await _catalog.FindImageAsync(imageId, cancellationToken);
+                image = await _catalog.FindImageAsync(imageId, yieldToken);
                 if (image is null || image.PreviewState is not null || image.State == ImageState.Erased || image.PendingEraseReason is not null || image.WrappedKey is null)
                 {
                     activity?.SetTag(Tracing.Tags.Outcome, "not-needed");
@@ -92,32 +142,32 @@ public sealed class PreviewMaker
 
                 if (!ImageFormats.TryParseContentType(image.ContentType, out var format) || image.Bytes > int.MaxValue)
                 {
-                    return await MarkUnavailableAsync(imageId, activity, "format", cancellationToken);
+                    return await MarkUnavailableAsync(imageId, activity, "format", CancellationToken.None);
                 }
 
                 try
                 {
-                    preview = await RenderOriginalAsync(image, format, turn, cancellationToken);
+                    preview = await RenderOriginalAsync(image, format, turn, yieldToken);
                 }
                 catch (PreviewUnavailableException ex)
                 {
-                    return await MarkUnavailableAsync(imageId, activity, ex.InnerException?.GetType().Name ?? "preview-unavailable", cancellationToken);
+                    return await MarkUnavailableAsync(imageId, activity, ex.InnerException?.GetType().Name ?? "preview-unavailable", CancellationToken.None);
                 }
             }
 
             if (preview is null)
             {
                 // Erased between the read of the row and the read of the blob.
-                return await _catalog.FindImageAsync(imageId, cancellationToken);
+                return await _catalog.FindImageAsync(imageId, CancellationToken.None);
             }
 
             using (preview)
             {
-                await StoreAsync(image, preview, cancellationToken);
+                await StoreAsync(image, preview, CancellationToken.None);
             }
 
             activity?.SetTag(Tracing.Tags.Outcome, "stored");
-            return await _catalog.FindImageAsync(imageId, cancellationToken);
+            return await _catalog.FindImageAsync(imageId, CancellationToken.None);
         }
         catch (Exception ex)
         {
@@ -152,9 +202,9 @@ public sealed class PreviewMaker
 
             return await _renderer.RenderAsync(turn, plaintext.AsMemory(0, length), format, image.Width, image.Height, cancellationToken);
         }
-        catch (PreviewUnavailableException ex) when (ex.InnerException is TimeoutException)
+        catch (Exception ex) when (ex is OperationCanceledException || (ex is PreviewUnavailableException && ex.InnerException is TimeoutException))
         {
-            // An abandoned decode may still read the buffer: zeroed, but never handed to another image.
+            // An abandoned or stopping decode may still read the buffer: zeroed, but never handed to another image.
             reusable = false;
             throw;
         }
@@ -252,6 +302,65 @@ public sealed class PreviewMaker
         catch (BlobStoreUnavailableException)
         {
             // Ciphertext whose key is recorded nowhere; reconciliation removes it.
+        }
+    }
+
+    /// <summary>One image's run on this instance, and whether the preview pass may still stop it.</summary>
+    private sealed class Run
+    {
+        private readonly Lock _gate = new();
+        private readonly CancellationTokenSource? _yield;
+        private readonly Lazy<Task<ImageRecord?>> _completion;
+        private readonly Lazy<Task> _stopped;
+        private bool _kept;
+
+        public Run(bool yieldable, Func<Task<ImageRecord?>> start)
+        {
+            _yield = yieldable ? new CancellationTokenSource() : null;
+            _kept = !yieldable;
+            _completion = new Lazy<Task<ImageRecord?>>(start);
+            _stopped = new Lazy<Task>(() => Completion.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default));
+        }
+
+        public Task<ImageRecord?> Completion => _completion.Value;
+
+        /// <summary>Completes when the run has ended, however it ended.</summary>
+        public Task Stopped => _stopped.Value;
+
+        public CancellationToken YieldToken => _yield?.Token ?? CancellationToken.None;
+
+        public bool Yielded { get; private set; }
+
+        /// <summary>Someone waits for this run's result: it may no longer be stopped. False when it already was.</summary>
+        public bool Keep()
+        {
+            lock (_gate)
+            {
+                if (Yielded)
+                {
+                    return false;
+                }
+
+                _kept = true;
+                return true;
+            }
+        }
+
+        /// <summary>Stops the run for the requests in flight, unless someone waits for it.</summary>
+        public bool TryYield()
+        {
+            lock (_gate)
+            {
+                if (_kept || Yielded)
+                {
+                    return false;
+                }
+
+                Yielded = true;
+            }
+
+            _yield!.Cancel();
+            return true;
         }
     }
 }

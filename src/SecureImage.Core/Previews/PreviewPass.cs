@@ -18,12 +18,14 @@ public sealed record PreviewPassOptions(TimeSpan MaxDeferral, int BatchSize = 50
 /// <param name="Overdue">Of those made or marked, how many ran while requests were in flight because they had waited <see cref="PreviewPassOptions.MaxDeferral"/>.</param>
 /// <param name="Failed">Attempts that failed on storage (retried by a later pass, up to <see cref="PreviewPassOptions.MaxAttempts"/>).</param>
 /// <param name="FirstErrorCode">The first failure's type, for the log.</param>
-public sealed record PreviewPassResult(int Made, int Unavailable, int Overdue, int Failed, string? FirstErrorCode);
+/// <param name="Yielded">Decodes stopped because requests arrived before they were done (each tried again in a later quiet moment).</param>
+public sealed record PreviewPassResult(int Made, int Unavailable, int Overdue, int Failed, string? FirstErrorCode, int Yielded = 0);
 
 /// <summary>
 /// Makes the previews the catalog lists as missing (<see cref="IPreviewBacklog"/>), oldest upload first, one at a time,
 /// each only while no client request is in flight (<see cref="IRequestActivity"/>, the same count the retention sweep
-/// yields to) or once it has waited <see cref="PreviewPassOptions.MaxDeferral"/>. An upload costs nothing more than its
+/// yields to) or once it has waited <see cref="PreviewPassOptions.MaxDeferral"/>. A decode started in a quiet moment stops
+/// when requests arrive before it is done and is tried again later, so its memory never adds to theirs. An upload costs nothing more than its
 /// commit: the image's own row is the to-do entry, so nothing is lost in a restart, and no job store is written per image.
 /// One pass at a time per process (the host also keeps one per deployment); a preview a link asks for meanwhile is made on
 /// the spot by the same <see cref="PreviewMaker"/>, which never decodes one image twice at once.
@@ -32,6 +34,12 @@ public sealed class PreviewPass
 {
     /// <summary>How often a deferred preview looks again whether the service is quiet.</summary>
     public static readonly TimeSpan BusyPollInterval = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// After a decode gave way to requests, the next try waits for this many quiet polls in a row (a second), not for the
+    /// first gap between two requests: under steady load a decode started in every gap would be thrown away each time.
+    /// </summary>
+    public const int QuietPollsAfterYield = 20;
 
     private readonly IPreviewBacklog _backlog;
     private readonly PreviewMaker _maker;
@@ -71,7 +79,7 @@ public sealed class PreviewPass
             {
                 walk = await WalkAsync(failedThisRun, cancellationToken);
                 total = new PreviewPassResult(
-                    total.Made + walk.Made, total.Unavailable + walk.Unavailable, total.Overdue + walk.Overdue, total.Failed + walk.Failed, total.FirstErrorCode ?? walk.FirstErrorCode);
+                    total.Made + walk.Made, total.Unavailable + walk.Unavailable, total.Overdue + walk.Overdue, total.Failed + walk.Failed, total.FirstErrorCode ?? walk.FirstErrorCode, total.Yielded + walk.Yielded);
             }
 
             return total;
@@ -84,7 +92,7 @@ public sealed class PreviewPass
 
     private async Task<PreviewPassResult> WalkAsync(HashSet<Guid> failedThisRun, CancellationToken cancellationToken)
     {
-        var (made, unavailable, overdue, failed) = (0, 0, 0, 0);
+        var (made, unavailable, overdue, failed, yieldedCount) = (0, 0, 0, 0, 0);
         string? firstError = null;
         var seen = new HashSet<Guid>();
         PreviewCandidate? cursor = null;
@@ -101,11 +109,26 @@ public sealed class PreviewPass
                     continue;
                 }
 
-                var wasOverdue = await WaitUntilQuietOrDueAsync(candidate, cancellationToken);
+                var wasOverdue = false;
                 string? error;
                 try
                 {
-                    var image = await _maker.EnsureAsync(candidate.ImageId, cancellationToken);
+                    Catalog.ImageRecord? image;
+                    bool yielded;
+                    var yieldedHere = false;
+                    do
+                    {
+                        // Started in a quiet moment, a decode gives way to requests that arrive before it is done, and is
+                        // tried again at the next quiet moment; once overdue it runs to its end.
+                        wasOverdue = await WaitUntilQuietOrDueAsync(candidate, yieldedHere ? QuietPollsAfterYield : 1, cancellationToken);
+                        (image, yielded) = wasOverdue
+                            ? (await _maker.EnsureAsync(candidate.ImageId, cancellationToken), false)
+                            : await _maker.EnsureWhileQuietAsync(candidate.ImageId, _activity, BusyPollInterval, cancellationToken);
+                        yieldedCount += yielded ? 1 : 0;
+                        yieldedHere |= yielded;
+                    }
+                    while (yielded);
+
                     (error, made, unavailable) = image?.PreviewState switch
                     {
                         Catalog.PreviewState.Ready => ((string?)null, made + 1, unavailable),
@@ -147,15 +170,24 @@ public sealed class PreviewPass
             _failures.Remove(gone);
         }
 
-        return new PreviewPassResult(made, unavailable, overdue, failed, firstError);
+        return new PreviewPassResult(made, unavailable, overdue, failed, firstError, yieldedCount);
     }
 
-    /// <summary>Waits while client requests are in flight, up to the candidate's deadline; true when that deadline ended the wait.</summary>
-    private async Task<bool> WaitUntilQuietOrDueAsync(PreviewCandidate candidate, CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits until <paramref name="quietPolls"/> polls in a row find no client request in flight, up to the candidate's
+    /// deadline; true when that deadline ended the wait.
+    /// </summary>
+    private async Task<bool> WaitUntilQuietOrDueAsync(PreviewCandidate candidate, int quietPolls, CancellationToken cancellationToken)
     {
         var due = candidate.CreatedAt + _options.MaxDeferral;
-        while (_activity.RequestsInFlight > 0)
+        for (var quiet = 0; ;)
         {
+            quiet = _activity.RequestsInFlight > 0 ? 0 : quiet + 1;
+            if (quiet >= quietPolls)
+            {
+                return false;
+            }
+
             if (_time.GetUtcNow() >= due)
             {
                 return true;
@@ -163,7 +195,5 @@ public sealed class PreviewPass
 
             await Task.Delay(BusyPollInterval, _time, cancellationToken);
         }
-
-        return false;
     }
 }

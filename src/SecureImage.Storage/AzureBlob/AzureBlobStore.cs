@@ -53,17 +53,37 @@ public sealed class AzureBlobStore : IBlobStore
         }
     }
 
+    public Task UploadAsync(string blobName, Stream content, CancellationToken cancellationToken) =>
+        UploadAsync(blobName, content, expectedLength: null, cancellationToken);
+
     /// <summary>
     /// Reads at most threshold + 1 bytes into one pooled buffer to learn whether one Put Blob suffices;
-    /// otherwise stages blocks from that same buffer, one at a time, and commits the list. Each request
-    /// body is a seekable view of the buffer, so the SDK's retries can resend it. Reading the caller's
-    /// stream happens here, outside the SDK, so its failures reach the caller as they are.
+    /// otherwise stages blocks from that same buffer, one at a time, and commits the list. When
+    /// <paramref name="expectedLength"/> already says the content is past the threshold, the head is not
+    /// read: blocks go up from a buffer of one block only (at 64 concurrent 16 MiB uploads, 64 MiB of
+    /// buffers instead of 128). Each request body is a seekable view of the buffer, so the SDK's retries
+    /// can resend it. Reading the caller's stream happens here, outside the SDK, so its failures reach the
+    /// caller as they are.
     /// </summary>
-    public async Task UploadAsync(string blobName, Stream content, CancellationToken cancellationToken)
+    public async Task UploadAsync(string blobName, Stream content, long? expectedLength, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(content);
         BlobNames.Validate(blobName);
         var blob = _container.GetBlockBlobClient(blobName);
+        if (expectedLength > _singlePutThresholdBytes)
+        {
+            var blockBuffer = ArrayPool<byte>.Shared.Rent(_blockSizeBytes);
+            try
+            {
+                await UploadInBlocksAsync(blob, blockBuffer, 0, content, cancellationToken);
+                return;
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(blockBuffer);
+            }
+        }
+
         var buffer = ArrayPool<byte>.Shared.Rent(_singlePutThresholdBytes + 1);
         try
         {

@@ -19,6 +19,12 @@ public sealed class AzureBlobStoreOptions
     /// </summary>
     public const int DefaultTransferSizeBytes = 2 * 1024 * 1024;
 
+    /// <summary>
+    /// Put Block size, and the buffer of an upload whose expected length is already past the single-put threshold.
+    /// Smaller than the transfer size: at 64 concurrent 16 MiB uploads each holds 1 MiB, not 2.
+    /// </summary>
+    public const int DefaultBlockSizeBytes = 1024 * 1024;
+
     public const int MinTransferSizeBytes = 64 * 1024;
 
     public const int MaxTransferSizeBytes = 64 * 1024 * 1024;
@@ -54,8 +60,8 @@ public sealed class AzureBlobStoreOptions
     /// <summary>Bodies up to this many bytes go up in one Put Blob; longer ones in blocks.</summary>
     public int SinglePutThresholdBytes { get; set; } = DefaultTransferSizeBytes - 1;
 
-    /// <summary>Size of each Put Block; the upload buffers at most one block at a time.</summary>
-    public int BlockSizeBytes { get; set; } = DefaultTransferSizeBytes;
+    /// <summary>Size of each Put Block; an upload whose expected length is past the threshold buffers one block only.</summary>
+    public int BlockSizeBytes { get; set; } = DefaultBlockSizeBytes;
 
     /// <summary>List Blobs page size (<c>maxresults</c>, 1 to 5000).</summary>
     public int ListPageSize { get; set; } = 5000;
@@ -109,7 +115,7 @@ public sealed class AzureBlobStoreOptions
 
         if (SinglePutThresholdBytes < 0 || SinglePutThresholdBytes >= MaxTransferSizeBytes || BlockSizeBytes < 1 || BlockSizeBytes > MaxTransferSizeBytes)
         {
-            problems.Add("Blobs:TransferSizeBytes (the single-put threshold and block size) must be positive and at most 64 MiB.");
+            problems.Add("Blobs:TransferSizeBytes and Blobs:BlockSizeBytes must be positive and at most 64 MiB.");
         }
 
         if (ListPageSize is < 1 or > 5000)

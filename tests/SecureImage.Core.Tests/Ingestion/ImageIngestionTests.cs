@@ -53,6 +53,18 @@ public sealed class ImageIngestionTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task The_length_a_source_declares_reaches_the_blob_store_as_its_hint_and_an_undeclared_one_as_none()
+    {
+        var input = RandomNumberGenerator.GetBytes(3000);
+
+        var declared = await Ingestion().StoreAsync(new MemoryStream(input), 16L * 1024 * 1024, CancellationToken.None);
+        var undeclared = await Ingestion().StoreAsync(new MemoryStream(input), CancellationToken.None);
+
+        Assert.Equal([16L * 1024 * 1024, null], _blobs.DeclaredLengths);
+        Assert.Equal([declared.BlobName, undeclared.BlobName], _blobs.UploadsStarted);
+    }
+
+    [Fact]
     public async Task Committed_image_has_its_upload_in_the_audit_log()
     {
         var stored = await Ingestion().StoreAsync(new MemoryStream(RandomNumberGenerator.GetBytes(100)), CancellationToken.None);

@@ -138,11 +138,74 @@ public sealed class PreviewPassTests : PreviewCatalogTest
         Assert.Equal(PreviewState.Ready, (await Catalog.FindImageAsync(next.Id, CancellationToken.None))!.PreviewState);
     }
 
+    [Fact]
+    public async Task A_decode_started_in_a_quiet_moment_stops_when_a_request_arrives_and_is_made_once_the_service_is_quiet_again()
+    {
+        // 30 MP: its decode lasts long enough to be caught running (a 4000 x 3000 one outlasts a poll in the timeout test).
+        var image = await IngestAsync(RealImages.Jpeg(6000, 5000));
+        var renderer = NewRenderer();
+
+        var run = NewPass(renderer).RunAsync(CancellationToken.None);
+        await EventuallyAsync(() => renderer.DecodesRunning == 1);
+        _requests.RequestsInFlight = 1;
+
+        // The decode itself ends (its pixels go back), and the pass waits for the next quiet moment.
+        await EventuallyAsync(() => renderer.DecodesRunning == 0);
+        await Task.Delay(PreviewPass.BusyPollInterval * 4);
+        Assert.False(run.IsCompleted);
+        Assert.Null((await Catalog.FindImageAsync(image.Id, CancellationToken.None))!.PreviewState);
+
+        _requests.RequestsInFlight = 0;
+        var result = await run.WaitAsync(Patience);
+
+        Assert.Equal(new PreviewPassResult(1, 0, 0, 0, null, Yielded: 1), result);
+        Assert.Equal(PreviewState.Ready, (await Catalog.FindImageAsync(image.Id, CancellationToken.None))!.PreviewState);
+        Assert.Equal(2, Blobs.Blobs.Count);
+    }
+
+    [Fact]
+    public async Task A_preview_a_link_asks_for_while_the_pass_decodes_it_is_not_stopped_by_the_requests_in_flight()
+    {
+        var image = await IngestAsync(RealImages.Jpeg(6000, 5000));
+        var renderer = NewRenderer();
+        var maker = NewMaker(renderer);
+
+        var run = NewPass(renderer, maker: maker).RunAsync(CancellationToken.None);
+        await EventuallyAsync(() => renderer.DecodesRunning == 1);
+        var asked = maker.EnsureAsync(image.Id, CancellationToken.None);
+        _requests.RequestsInFlight = 1;
+
+        Assert.Equal(PreviewState.Ready, (await asked.WaitAsync(Patience))!.PreviewState);
+        _requests.RequestsInFlight = 0;
+        Assert.Equal(new PreviewPassResult(1, 0, 0, 0, null, Yielded: 0), await run.WaitAsync(Patience));
+    }
+
+    [Fact]
+    public async Task A_preview_a_link_asks_for_after_the_pass_gave_its_decode_up_is_made_for_that_link_while_requests_are_in_flight()
+    {
+        var image = await IngestAsync(RealImages.Jpeg(6000, 5000));
+        var renderer = NewRenderer();
+        var maker = NewMaker(renderer);
+
+        var run = NewPass(renderer, maker: maker).RunAsync(CancellationToken.None);
+        await EventuallyAsync(() => renderer.DecodesRunning == 1);
+        _requests.RequestsInFlight = 1;
+        await EventuallyAsync(() => renderer.DecodesRunning == 0);
+        var made = await maker.EnsureAsync(image.Id, CancellationToken.None).WaitAsync(Patience);
+
+        Assert.Equal(PreviewState.Ready, made!.PreviewState);
+        _requests.RequestsInFlight = 0;
+        Assert.Equal(new PreviewPassResult(1, 0, 0, 0, null, Yielded: 1), await run.WaitAsync(Patience));
+        Assert.Equal(2, Blobs.Blobs.Count);
+    }
+
     private static PreviewRenderer NewRenderer(TimeProvider? decodeClock = null) =>
         new(PreviewRendererOptions.Default with { MaxConcurrentDecodes = 1 }, decodeClock ?? TimeProvider.System);
 
-    private PreviewPass NewPass(PreviewRenderer renderer, int batchSize = 50) =>
-        new(Catalog, new PreviewMaker(Catalog, Blobs, Kek, renderer, _clock, TimeSpan.FromMinutes(10)), _requests, _clock, new PreviewPassOptions(MaxDeferral, batchSize));
+    private PreviewMaker NewMaker(PreviewRenderer renderer) => new(Catalog, Blobs, Kek, renderer, _clock, TimeSpan.FromMinutes(10));
+
+    private PreviewPass NewPass(PreviewRenderer renderer, int batchSize = 50, PreviewMaker? maker = null) =>
+        new(Catalog, maker ?? NewMaker(renderer), _requests, _clock, new PreviewPassOptions(MaxDeferral, batchSize));
 
     private static async Task EventuallyAsync(Func<bool> condition)
     {

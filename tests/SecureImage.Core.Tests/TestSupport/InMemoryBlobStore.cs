@@ -21,9 +21,24 @@ internal sealed class InMemoryBlobStore : IBlobStore
     /// <summary>Every name an upload was started for, in order.</summary>
     public ConcurrentQueue<string> UploadsStarted { get; } = new();
 
+    /// <summary>The length each upload was declared with (null: none), in order.</summary>
+    public ConcurrentQueue<long?> DeclaredLengths { get; } = new();
+
     public Task CreateIfNotExistsAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public async Task UploadAsync(string blobName, Stream content, CancellationToken cancellationToken)
+    public Task UploadAsync(string blobName, Stream content, long? expectedLength, CancellationToken cancellationToken)
+    {
+        DeclaredLengths.Enqueue(expectedLength);
+        return ReceiveAsync(blobName, content, cancellationToken);
+    }
+
+    public Task UploadAsync(string blobName, Stream content, CancellationToken cancellationToken)
+    {
+        DeclaredLengths.Enqueue(null);
+        return ReceiveAsync(blobName, content, cancellationToken);
+    }
+
+    private async Task ReceiveAsync(string blobName, Stream content, CancellationToken cancellationToken)
     {
         UploadsStarted.Enqueue(blobName);
         var received = new MemoryStream();

@@ -21,7 +21,7 @@ internal static class AzuriteStores
     public static AzureBlobStoreOptions SharedKeyOptions(
         string container,
         int singlePutThresholdBytes = DefaultThreshold,
-        int blockSizeBytes = AzureBlobStoreOptions.DefaultTransferSizeBytes,
+        int blockSizeBytes = AzureBlobStoreOptions.DefaultBlockSizeBytes,
         int listPageSize = 5000) =>
         FastRetries(new()
         {
@@ -36,7 +36,7 @@ internal static class AzuriteStores
         string container,
         TokenCredential credential,
         int singlePutThresholdBytes = DefaultThreshold,
-        int blockSizeBytes = AzureBlobStoreOptions.DefaultTransferSizeBytes,
+        int blockSizeBytes = AzureBlobStoreOptions.DefaultBlockSizeBytes,
         int listPageSize = 5000) =>
         FastRetries(new()
         {

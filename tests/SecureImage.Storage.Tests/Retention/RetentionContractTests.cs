@@ -417,6 +417,8 @@ public abstract class RetentionContractTests
 
         public Task UploadAsync(string blobName, Stream content, CancellationToken cancellationToken) => inner.UploadAsync(blobName, content, cancellationToken);
 
+        public Task UploadAsync(string blobName, Stream content, long? expectedLength, CancellationToken cancellationToken) => inner.UploadAsync(blobName, content, expectedLength, cancellationToken);
+
         public Task<Stream> DownloadStreamingAsync(string blobName, CancellationToken cancellationToken) => inner.DownloadStreamingAsync(blobName, cancellationToken);
 
         public Task<bool> DeleteIfExistsAsync(string blobName, CancellationToken cancellationToken) =>

@@ -105,12 +105,12 @@ internal sealed partial class PreviewPassJob(PreviewPass pass, PreviewPassEnded 
 
         if (result.Made + result.Unavailable + result.Failed > 0)
         {
-            LogPass(logger, result.Made, result.Unavailable, result.Overdue, result.Failed, result.FirstErrorCode ?? "none");
+            LogPass(logger, result.Made, result.Unavailable, result.Overdue, result.Failed, result.FirstErrorCode ?? "none", result.Yielded);
         }
     }, cancellationToken);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Preview pass: {Made} made, {Unavailable} unavailable, {Overdue} made while busy after waiting their maximum, {Failed} failed (first: {FirstError}).")]
-    private static partial void LogPass(ILogger logger, int made, int unavailable, int overdue, int failed, string firstError);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Preview pass: {Made} made, {Unavailable} unavailable, {Overdue} made while busy after waiting their maximum, {Failed} failed (first: {FirstError}); {Yielded} decodes stopped for requests and retried.")]
+    private static partial void LogPass(ILogger logger, int made, int unavailable, int overdue, int failed, string firstError, int yielded);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The preview backlog could not be read ({Cause}); the pass runs again on its next occurrence.")]
     private static partial void LogBacklogUnavailable(ILogger logger, string cause);

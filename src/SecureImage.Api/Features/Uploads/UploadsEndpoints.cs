@@ -150,7 +150,8 @@ internal static partial class UploadsEndpoints
                         return refused;
                     }
 
-                    attempt.Stored = await ingestion.StoreAsync(new MaxLengthReadStream(section.Body, maxBytes), cancellationToken);
+                    // The request's declared length (when not chunked) tells the blob store a 16 MiB image is large before it reads any.
+                    attempt.Stored = await ingestion.StoreAsync(new MaxLengthReadStream(section.Body, maxBytes), request.ContentLength, cancellationToken);
                 }
                 else
                 {
