@@ -17,7 +17,9 @@ public sealed class KillDuringRetentionSweepTests(ITestOutputHelper output) : IA
     private const int ImagesWithBlobs = 500;
 
     // The sweep's one-at-a-time lock (PostgresJobMutex): a bigint advisory key shows in pg_locks as classid, objid.
-    private const string SweepLockHeld = "FROM pg_locks WHERE locktype = 'advisory' AND classid = 1397312839 AND objid = 2 AND objsubid = 1";
+    // pg_locks is cluster-wide: other tests' services hold the same key in their own databases (seen in CI: 2, not 1).
+    private const string SweepLockHeld = "FROM pg_locks WHERE locktype = 'advisory' AND classid = 1397312839 AND objid = 2 AND objsubid = 1"
+        + " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
 
     private static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan PollingInterval = TimeSpan.FromSeconds(1);
