@@ -87,7 +87,7 @@ public sealed class StartupTests
 
     [Theory]
     [InlineData("MaxFrames", "0")]
-    [InlineData("RequestReadAheadBytes", "4095")]
+    [InlineData("RequestReadAheadBytes", "32767")]
     [InlineData("RequestReadAheadBytes", "16777217")]
     public async Task A_limit_out_of_range_is_refused_with_its_full_setting_name(string limit, string value)
     {

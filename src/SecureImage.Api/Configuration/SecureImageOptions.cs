@@ -181,7 +181,8 @@ internal sealed class LimitsOptions
     /// SocketTransportOptions.MaxReadBufferSize, 1 MiB by default). Its buffers are pinned and pooled, so at
     /// Kestrel's default every connection that once uploaded faster than the blob store took it kept ≈ 1 MiB.
     /// </summary>
-    [Range(4 * 1024, 16 * 1024 * 1024)]
+    // At least Kestrel's 32 KiB of request headers: a header block larger than the read-ahead could never complete.
+    [Range(32 * 1024, 16 * 1024 * 1024)]
     public int RequestReadAheadBytes { get; set; } = DefaultRequestReadAheadBytes;
 }
 

@@ -81,6 +81,9 @@ public sealed class PreviewRenderer
     public static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
 
     private const int BytesPerPixel = 4;
+
+    /// <summary>Decodes of at least this many pixels (12 MiB of RGB) hand their freed memory back to the system after.</summary>
+    public const long TrimAfterPixels = 4_000_000;
     private readonly PreviewRendererOptions _options;
     private readonly DeadlineWork _work;
     private readonly Configuration _configuration;
@@ -141,7 +144,8 @@ public sealed class PreviewRenderer
 
         try
         {
-            return await _work.RunAsync(turn, token => Render(sanitized, format, token), preview => preview.Dispose(), cancellationToken).ConfigureAwait(false);
+            var trimAfter = (long)width * height >= TrimAfterPixels;
+            return await _work.RunAsync(turn, token => Render(sanitized, format, trimAfter, token), preview => preview.Dispose(), cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException ex)
         {
@@ -154,7 +158,7 @@ public sealed class PreviewRenderer
         }
     }
 
-    private RenderedPreview Render(ReadOnlyMemory<byte> sanitized, ImageFormat format, CancellationToken cancellationToken)
+    private RenderedPreview Render(ReadOnlyMemory<byte> sanitized, ImageFormat format, bool trimAfter, CancellationToken cancellationToken)
     {
         try
         {
@@ -162,8 +166,12 @@ public sealed class PreviewRenderer
         }
         finally
         {
-            // The pixels are freed by now (rendered, failed or stopped): give them back rather than leave them with malloc.
-            NativeHeap.Trim();
+            // The pixels are freed by now (rendered, failed or stopped): give large ones back rather than leave them with
+            // malloc. Small ones are not worth walking every arena for.
+            if (trimAfter)
+            {
+                NativeHeap.Trim();
+            }
         }
     }
 

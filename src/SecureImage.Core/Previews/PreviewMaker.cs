@@ -80,9 +80,14 @@ public sealed class PreviewMaker
         var completion = run.Completion;
         while (!completion.IsCompleted && !(activity.RequestsInFlight > 0 && run.TryYield()))
         {
-            await run.Stopped.WaitAsync(pollInterval, _time, cancellationToken).ContinueWith(
+            await run.Stopped.WaitAsync(pollInterval, _time, CancellationToken.None).ContinueWith(
                 static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            cancellationToken.ThrowIfCancellationRequested();
+            if (cancellationToken.IsCancellationRequested)
+            {
+                // The pass is stopping (shutdown): its decode stops too, unless a link waits for it.
+                run.TryYield();
+                cancellationToken.ThrowIfCancellationRequested();
+            }
         }
 
         try

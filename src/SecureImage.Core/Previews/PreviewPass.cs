@@ -41,6 +41,14 @@ public sealed class PreviewPass
     /// </summary>
     public const int QuietPollsAfterYield = 20;
 
+    /// <summary>The longest quiet a retry waits for, after repeated yields (a minute): traffic spaced just over the quiet
+    /// period would otherwise restart a large decode every second or two until its maximum deferral.</summary>
+    public const int MaxQuietPollsAfterYield = 1200;
+
+    /// <summary>Quiet polls in a row before a try: one at first, then a second, doubling per yield of the same image.</summary>
+    public static int QuietPollsBefore(int yields) =>
+        yields <= 0 ? 1 : (int)Math.Min(MaxQuietPollsAfterYield, (long)QuietPollsAfterYield << Math.Min(yields - 1, 16));
+
     private readonly IPreviewBacklog _backlog;
     private readonly PreviewMaker _maker;
     private readonly IRequestActivity _activity;
@@ -115,17 +123,17 @@ public sealed class PreviewPass
                 {
                     Catalog.ImageRecord? image;
                     bool yielded;
-                    var yieldedHere = false;
+                    var yieldedHere = 0;
                     do
                     {
                         // Started in a quiet moment, a decode gives way to requests that arrive before it is done, and is
                         // tried again at the next quiet moment; once overdue it runs to its end.
-                        wasOverdue = await WaitUntilQuietOrDueAsync(candidate, yieldedHere ? QuietPollsAfterYield : 1, cancellationToken);
+                        wasOverdue = await WaitUntilQuietOrDueAsync(candidate, QuietPollsBefore(yieldedHere), cancellationToken);
                         (image, yielded) = wasOverdue
                             ? (await _maker.EnsureAsync(candidate.ImageId, cancellationToken), false)
                             : await _maker.EnsureWhileQuietAsync(candidate.ImageId, _activity, BusyPollInterval, cancellationToken);
                         yieldedCount += yielded ? 1 : 0;
-                        yieldedHere |= yielded;
+                        yieldedHere += yielded ? 1 : 0;
                     }
                     while (yielded);
 

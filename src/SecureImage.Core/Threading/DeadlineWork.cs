@@ -54,7 +54,8 @@ public sealed class DeadlineWork
     /// <summary>
     /// Runs <paramref name="work"/> in <paramref name="turn"/> (once per turn) and returns its result, or throws
     /// <see cref="TimeoutException"/> at the deadline. A result that arrives after its caller stopped waiting goes to
-    /// <paramref name="discard"/>. <paramref name="cancellationToken"/> cancels the work's token too.
+    /// <paramref name="discard"/>. <paramref name="cancellationToken"/> cancels the work's token too; the call then returns
+    /// once the work has stopped, or after the stop grace with the work abandoned.
     /// </summary>
     public async Task<T> RunAsync<T>(Turn turn, Func<CancellationToken, T> work, Action<T> discard, CancellationToken cancellationToken)
     {
@@ -94,7 +95,11 @@ public sealed class DeadlineWork
         }
         catch (OperationCanceledException)
         {
+            // The caller stopped waiting (the preview pass giving way to requests, a shutdown): the work's token is
+            // cancelled too. Wait for it to stop, so its memory is gone when this returns, or abandon it like one past
+            // its deadline, so work that ignores its token cannot keep the slot.
             DiscardWhenDone(task, discard);
+            await StopOrAbandonAsync(task, run).ConfigureAwait(false);
             throw;
         }
         finally

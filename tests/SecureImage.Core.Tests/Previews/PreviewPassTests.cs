@@ -13,7 +13,7 @@ namespace SecureImage.Core.Tests.Previews;
 public sealed class PreviewPassTests : PreviewCatalogTest
 {
     private static readonly TimeSpan MaxDeferral = TimeSpan.FromMinutes(5);
-    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(3);
     private readonly Requests _requests = new();
     private readonly FakeTimeProvider _clock = new(Now);
 
@@ -143,7 +143,7 @@ public sealed class PreviewPassTests : PreviewCatalogTest
     {
         // 30 MP: its decode lasts long enough to be caught running (a 4000 x 3000 one outlasts a poll in the timeout test).
         var image = await IngestAsync(RealImages.Jpeg(6000, 5000));
-        var renderer = NewRenderer();
+        var renderer = NewPatientRenderer();
 
         var run = NewPass(renderer).RunAsync(CancellationToken.None);
         await EventuallyAsync(() => renderer.DecodesRunning == 1);
@@ -167,7 +167,7 @@ public sealed class PreviewPassTests : PreviewCatalogTest
     public async Task A_preview_a_link_asks_for_while_the_pass_decodes_it_is_not_stopped_by_the_requests_in_flight()
     {
         var image = await IngestAsync(RealImages.Jpeg(6000, 5000));
-        var renderer = NewRenderer();
+        var renderer = NewPatientRenderer();
         var maker = NewMaker(renderer);
 
         var run = NewPass(renderer, maker: maker).RunAsync(CancellationToken.None);
@@ -184,7 +184,7 @@ public sealed class PreviewPassTests : PreviewCatalogTest
     public async Task A_preview_a_link_asks_for_after_the_pass_gave_its_decode_up_is_made_for_that_link_while_requests_are_in_flight()
     {
         var image = await IngestAsync(RealImages.Jpeg(6000, 5000));
-        var renderer = NewRenderer();
+        var renderer = NewPatientRenderer();
         var maker = NewMaker(renderer);
 
         var run = NewPass(renderer, maker: maker).RunAsync(CancellationToken.None);
@@ -199,8 +199,22 @@ public sealed class PreviewPassTests : PreviewCatalogTest
         Assert.Equal(2, Blobs.Blobs.Count);
     }
 
+    [Theory]
+    [InlineData(0, 1)]
+    [InlineData(1, 20)]
+    [InlineData(2, 40)]
+    [InlineData(6, 640)]
+    [InlineData(7, 1200)]
+    [InlineData(int.MaxValue, 1200)]
+    public void Each_yield_of_one_image_doubles_the_quiet_its_next_try_waits_for_up_to_a_minute(int yields, int quietPolls) =>
+        Assert.Equal(quietPolls, PreviewPass.QuietPollsBefore(yields));
+
     private static PreviewRenderer NewRenderer(TimeProvider? decodeClock = null) =>
         new(PreviewRendererOptions.Default with { MaxConcurrentDecodes = 1 }, decodeClock ?? TimeProvider.System);
+
+    /// <summary>For the 30 MP decodes: at nice 19 on a saturated CI machine one may outlast the default 30 s timeout.</summary>
+    private static PreviewRenderer NewPatientRenderer() =>
+        new(PreviewRendererOptions.Default with { MaxConcurrentDecodes = 1, DecodeTimeout = TimeSpan.FromMinutes(5) }, TimeProvider.System);
 
     private PreviewMaker NewMaker(PreviewRenderer renderer) => new(Catalog, Blobs, Kek, renderer, _clock, TimeSpan.FromMinutes(10));
 

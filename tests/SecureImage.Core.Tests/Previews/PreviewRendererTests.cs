@@ -41,19 +41,19 @@ public sealed class PreviewRendererTests
     }
 
     [Fact]
-    public async Task A_render_that_ends_and_one_that_fails_each_hand_the_native_memory_they_freed_back()
+    public async Task A_large_render_that_ends_and_one_that_fails_each_hand_the_native_memory_they_freed_back()
     {
         // ImageSharp's pixels live in native memory, which glibc would otherwise keep after they are freed.
         Assert.True(OperatingSystem.IsLinux(), "the service runs on Linux (glibc), where trimming applies");
-        var (_, jpeg) = await Sanitize.BytesAsync(RealImages.Jpeg(640, 480));
+        var (_, jpeg) = await Sanitize.BytesAsync(RealImages.Jpeg(2000, 2000));
         var before = NativeHeap.Trims;
 
-        using (await _renderer.RenderAsync(jpeg, ImageFormat.Jpeg, 640, 480, CancellationToken.None))
+        using (await _renderer.RenderAsync(jpeg, ImageFormat.Jpeg, 2000, 2000, CancellationToken.None))
         {
         }
 
         var afterRender = NativeHeap.Trims;
-        await Assert.ThrowsAsync<PreviewUnavailableException>(() => _renderer.RenderAsync(new byte[] { 0xFF, 0xD8, 0xFF, 0xD9 }, ImageFormat.Jpeg, 640, 480, CancellationToken.None));
+        await Assert.ThrowsAsync<PreviewUnavailableException>(() => _renderer.RenderAsync(new byte[] { 0xFF, 0xD8, 0xFF, 0xD9 }, ImageFormat.Jpeg, 2000, 2000, CancellationToken.None));
 
         Assert.True(afterRender > before, "no trim after a render");
         Assert.True(NativeHeap.Trims > afterRender, "no trim after a failed render");

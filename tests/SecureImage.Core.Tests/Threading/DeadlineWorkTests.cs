@@ -90,6 +90,27 @@ public sealed class DeadlineWorkTests
         Assert.Equal(0, work.Abandoned);
     }
 
+    [Fact]
+    public async Task A_caller_that_stops_waiting_for_work_that_ignores_its_token_has_it_abandoned_after_the_grace_and_the_slot_goes_on()
+    {
+        var work = new DeadlineWork(1, TimeSpan.FromMinutes(5), Grace, TimeProvider.System, "test-deadline");
+        using var caller = new CancellationTokenSource();
+        using var release = new ManualResetEventSlim();
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (var turn = await work.WaitForTurnAsync(CancellationToken.None))
+        {
+            var run = work.RunAsync(turn, _ => { started.SetResult(); release.Wait(Timeout.Infinite); return 0; }, _ => { }, caller.Token);
+            await started.Task.WaitAsync(Patience);
+            await caller.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.WaitAsync(Patience));
+        }
+
+        using var next = await work.WaitForTurnAsync(CancellationToken.None).WaitAsync(Patience);
+        Assert.Equal((1, 1), (work.Running, work.Abandoned));
+        release.Set();
+        await EventuallyAsync(() => (work.Running, work.Abandoned) == (0, 0));
+    }
+
     /// <summary>Work that ends only when its token is cancelled, as a decoder that checks its token does.</summary>
     private static int UntilCancelled(CancellationToken token)
     {
