@@ -80,8 +80,7 @@ public sealed class PreviewMaker
         var completion = run.Completion;
         while (!completion.IsCompleted && !(activity.RequestsInFlight > 0 && run.TryYield()))
         {
-            await run.Stopped.WaitAsync(pollInterval, _time, CancellationToken.None).ContinueWith(
-                static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            await Task.WhenAny(run.Stopped, Task.Delay(pollInterval, _time, CancellationToken.None));
             if (cancellationToken.IsCancellationRequested)
             {
                 // The pass is stopping (shutdown): its decode stops too, unless a link waits for it.
@@ -96,7 +95,6 @@ public sealed class PreviewMaker
         }
         catch (OperationCanceledException) when (run.Yielded && !cancellationToken.IsCancellationRequested)
         {
-            await run.Stopped.WaitAsync(cancellationToken);
             return (null, true);
         }
     }

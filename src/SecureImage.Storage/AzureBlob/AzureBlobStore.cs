@@ -70,29 +70,20 @@ public sealed class AzureBlobStore : IBlobStore
         ArgumentNullException.ThrowIfNull(content);
         BlobNames.Validate(blobName);
         var blob = _container.GetBlockBlobClient(blobName);
-        if (expectedLength > _singlePutThresholdBytes)
-        {
-            var blockBuffer = ArrayPool<byte>.Shared.Rent(_blockSizeBytes);
-            try
-            {
-                await UploadInBlocksAsync(blob, blockBuffer, 0, content, cancellationToken);
-                return;
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(blockBuffer);
-            }
-        }
-
-        var buffer = ArrayPool<byte>.Shared.Rent(_singlePutThresholdBytes + 1);
+        var declaredLong = expectedLength > _singlePutThresholdBytes;
+        var buffer = ArrayPool<byte>.Shared.Rent(declaredLong ? _blockSizeBytes : _singlePutThresholdBytes + 1);
         try
         {
-            var headLength = await FillAsync(content, buffer.AsMemory(0, _singlePutThresholdBytes + 1), cancellationToken);
-            if (headLength <= _singlePutThresholdBytes)
+            var headLength = 0;
+            if (!declaredLong)
             {
-                using var body = new MemoryStream(buffer, 0, headLength, writable: false);
-                await SendAsync("upload", () => blob.UploadAsync(body, new BlobUploadOptions { HttpHeaders = OctetStream }, cancellationToken), cancellationToken);
-                return;
+                headLength = await FillAsync(content, buffer.AsMemory(0, _singlePutThresholdBytes + 1), cancellationToken);
+                if (headLength <= _singlePutThresholdBytes)
+                {
+                    using var body = new MemoryStream(buffer, 0, headLength, writable: false);
+                    await SendAsync("upload", () => blob.UploadAsync(body, new BlobUploadOptions { HttpHeaders = OctetStream }, cancellationToken), cancellationToken);
+                    return;
+                }
             }
 
             await UploadInBlocksAsync(blob, buffer, headLength, content, cancellationToken);
