@@ -1,5 +1,6 @@
 using SecureImage.Core.Diagnostics;
 using SecureImage.Core.Retention;
+using SecureImage.Core.Threading;
 
 namespace SecureImage.Core.Previews;
 
@@ -56,8 +57,10 @@ public sealed class PreviewPass
     private readonly PreviewPassOptions _options;
     private readonly Dictionary<Guid, int> _failures = [];
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
+    private readonly HeldMemory? _heldMemory;
 
-    public PreviewPass(IPreviewBacklog backlog, PreviewMaker maker, IRequestActivity activity, TimeProvider timeProvider, PreviewPassOptions options)
+    /// <param name="heldMemory">Given back before a decode started in a quiet moment, so the decode's pixels do not add to what the last burst left committed; null to leave the GC alone.</param>
+    public PreviewPass(IPreviewBacklog backlog, PreviewMaker maker, IRequestActivity activity, TimeProvider timeProvider, PreviewPassOptions options, HeldMemory? heldMemory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxDeferral, TimeSpan.Zero);
@@ -68,6 +71,7 @@ public sealed class PreviewPass
         _activity = activity;
         _time = timeProvider;
         _options = options;
+        _heldMemory = heldMemory;
     }
 
     /// <summary>
@@ -129,9 +133,17 @@ public sealed class PreviewPass
                         // Started in a quiet moment, a decode gives way to requests that arrive before it is done, and is
                         // tried again at the next quiet moment; once overdue it runs to its end.
                         wasOverdue = await WaitUntilQuietOrDueAsync(candidate, QuietPollsBefore(yieldedHere), cancellationToken);
-                        (image, yielded) = wasOverdue
-                            ? (await _maker.EnsureAsync(candidate.ImageId, cancellationToken), false)
-                            : await _maker.EnsureWhileQuietAsync(candidate.ImageId, _activity, BusyPollInterval, cancellationToken);
+                        if (wasOverdue)
+                        {
+                            (image, yielded) = (await _maker.EnsureAsync(candidate.ImageId, cancellationToken), false);
+                        }
+                        else
+                        {
+                            // Quiet now, so the collection's pause delays no request.
+                            _heldMemory?.ReleaseIfHeld();
+                            (image, yielded) = await _maker.EnsureWhileQuietAsync(candidate.ImageId, _activity, BusyPollInterval, cancellationToken);
+                        }
+
                         yieldedCount += yielded ? 1 : 0;
                         yieldedHere += yielded ? 1 : 0;
                     }

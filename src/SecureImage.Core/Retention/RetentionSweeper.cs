@@ -53,7 +53,7 @@ public sealed class RetentionSweeper
     private readonly IBlobStore _blobs;
     private readonly TimeProvider _time;
     private readonly RetentionSweepOptions _options;
-    private readonly IRequestActivity? _activity;
+    private readonly SweepDeleteGate? _gate;
 
     public RetentionSweeper(IRetentionCatalog catalog, IBlobStore blobs, TimeProvider timeProvider, RetentionSweepOptions options, IRequestActivity? activity = null)
     {
@@ -61,7 +61,12 @@ public sealed class RetentionSweeper
         _blobs = blobs;
         _time = timeProvider;
         _options = options;
-        _activity = activity;
+
+        // One gate for the sweeper's lifetime, not one per run: the quiet it waits for before full parallelism spans runs
+        // (a run starting at an instant with nothing in flight must not burst into a steady load).
+        _gate = activity is not null && options.BusyBlobDeletesPerSecond > 0
+            ? new SweepDeleteGate(activity, timeProvider, options.BlobDeleteParallelism, options.BusyBlobDeletesPerSecond)
+            : null;
     }
 
     public async Task<SweepResult> SweepAsync(CancellationToken cancellationToken)
@@ -71,9 +76,7 @@ public sealed class RetentionSweeper
         var byReason = new Dictionary<string, int>(StringComparer.Ordinal);
         string? firstError = null;
         var pacer = _options.MaxBlobDeletesPerSecond > 0 ? new DeletePacer(_time, _options.MaxBlobDeletesPerSecond) : null;
-        var gate = _activity is not null && _options.BusyBlobDeletesPerSecond > 0
-            ? new SweepDeleteGate(_activity, _time, _options.BlobDeleteParallelism, _options.BusyBlobDeletesPerSecond)
-            : null;
+        var gate = _gate;
         for (var batch = 0; batch < _options.MaxBatchesPerRun; batch++)
         {
             var claimed = await _catalog.ClaimExpiredAsync(_time.UtcNowMilliseconds(), _options.BatchSize, _options.ClaimLease, cancellationToken);
@@ -96,10 +99,7 @@ public sealed class RetentionSweeper
                             await pacer.WaitTurnAsync(token);
                         }
 
-                        if (gate is not null)
-                        {
-                            await gate.EnterAsync(token);
-                        }
+                        var started = gate is null ? 0 : await gate.EnterAsync(token);
 
                         try
                         {
@@ -111,7 +111,7 @@ public sealed class RetentionSweeper
                         }
                         finally
                         {
-                            gate?.Exit();
+                            gate?.Exit(started);
                         }
 
                         blobsGone.Add(new ErasedImage(image.ImageId, image.Reason));

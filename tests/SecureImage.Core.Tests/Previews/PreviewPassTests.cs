@@ -5,6 +5,7 @@ using SecureImage.Core.Previews;
 using SecureImage.Core.Retention;
 using SecureImage.Core.Tests.Imaging;
 using SecureImage.Core.Tests.TestSupport;
+using SecureImage.Core.Threading;
 using ControlledClock = Microsoft.Extensions.Time.Testing.FakeTimeProvider;
 
 namespace SecureImage.Core.Tests.Previews;
@@ -199,6 +200,24 @@ public sealed class PreviewPassTests : PreviewCatalogTest
         Assert.Equal(2, Blobs.Blobs.Count);
     }
 
+    [Fact]
+    public async Task Before_a_decode_in_a_quiet_moment_the_pass_gives_back_held_memory_and_before_an_overdue_one_it_does_not()
+    {
+        await IngestAsync(Corpus.Read("jpg_gps_DSCN0010.jpg"));
+        var quiet = new HeldMemory(thresholdBytes: long.MinValue);
+
+        Assert.Equal(new PreviewPassResult(1, 0, 0, 0, null), await NewPass(NewRenderer(), heldMemory: quiet).RunAsync(CancellationToken.None).WaitAsync(Patience));
+        Assert.Equal(1, quiet.Releases);
+
+        // Overdue while requests are in flight: a collection's pause would delay them.
+        await IngestAsync(Corpus.Read("jpg_Canon_40D.jpg"), at: Now - MaxDeferral - TimeSpan.FromMinutes(1));
+        _requests.RequestsInFlight = 2;
+        var busy = new HeldMemory(thresholdBytes: long.MinValue);
+
+        Assert.Equal(new PreviewPassResult(1, 0, 1, 0, null), await NewPass(NewRenderer(), heldMemory: busy).RunAsync(CancellationToken.None).WaitAsync(Patience));
+        Assert.Equal(0, busy.Releases);
+    }
+
     [Theory]
     [InlineData(0, 1)]
     [InlineData(1, 20)]
@@ -218,8 +237,8 @@ public sealed class PreviewPassTests : PreviewCatalogTest
 
     private PreviewMaker NewMaker(PreviewRenderer renderer) => new(Catalog, Blobs, Kek, renderer, _clock, TimeSpan.FromMinutes(10));
 
-    private PreviewPass NewPass(PreviewRenderer renderer, int batchSize = 50, PreviewMaker? maker = null) =>
-        new(Catalog, maker ?? NewMaker(renderer), _requests, _clock, new PreviewPassOptions(MaxDeferral, batchSize));
+    private PreviewPass NewPass(PreviewRenderer renderer, int batchSize = 50, PreviewMaker? maker = null, HeldMemory? heldMemory = null) =>
+        new(Catalog, maker ?? NewMaker(renderer), _requests, _clock, new PreviewPassOptions(MaxDeferral, batchSize), heldMemory);
 
     private static async Task EventuallyAsync(Func<bool> condition)
     {

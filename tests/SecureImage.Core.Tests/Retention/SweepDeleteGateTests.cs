@@ -18,22 +18,24 @@ public sealed class SweepDeleteGateTests
             var clock = new ControlledClock();
             var gate = new SweepDeleteGate(new Requests(), clock, parallelism: 3, busyDeletesPerSecond: 5);
 
+            var running = new List<Task<long>>();
             for (var i = 0; i < 3; i++)
             {
-                Assert.True(gate.EnterAsync(CancellationToken.None).IsCompleted);
+                running.Add(gate.EnterAsync(CancellationToken.None));
+                Assert.True(running[^1].IsCompleted);
             }
 
             var fourth = gate.EnterAsync(CancellationToken.None);
             await AdvanceAsync(clock, 100);
             Assert.False(fourth.IsCompleted);
 
-            gate.Exit();
+            gate.Exit(await running[0]);
             await CompleteAsync(clock, fourth);
         });
     }
 
     [Fact]
-    public async Task While_requests_are_in_flight_deletes_go_one_at_a_time_and_no_faster_than_the_busy_rate()
+    public async Task While_requests_are_in_flight_deletes_go_one_at_a_time_each_after_nine_times_the_last_ones_duration_and_no_faster_than_the_busy_rate()
     {
         await Task.Run(async () =>
         {
@@ -41,22 +43,25 @@ public sealed class SweepDeleteGateTests
             var started = clock.GetUtcNow();
             var gate = new SweepDeleteGate(new Requests { RequestsInFlight = 4 }, clock, parallelism: 16, busyDeletesPerSecond: 5);
 
-            Assert.True(gate.EnterAsync(CancellationToken.None).IsCompleted);
+            var first = gate.EnterAsync(CancellationToken.None);
+            Assert.True(first.IsCompleted);
             var second = gate.EnterAsync(CancellationToken.None);
 
-            // The first delete is still running after a whole interval: the second waits for it.
+            // The first delete is still running after two intervals: the second waits for it, then for 9 x its 400 ms.
             await AdvanceAsync(clock, 400);
             Assert.False(second.IsCompleted);
-            gate.Exit();
+            gate.Exit(await first);
+            await AdvanceAsync(clock, 3580);
+            Assert.False(second.IsCompleted);
             await CompleteAsync(clock, second);
-
-            // The third may start no sooner than 200 ms (1 / 5 per second) after the second, even though the second ended at once.
             var secondAt = clock.GetUtcNow();
-            gate.Exit();
+            Assert.Equal(TimeSpan.FromMilliseconds(4000), secondAt - started);
+
+            // The third may start no sooner than 200 ms (1 / 5 per second) after the second, even though the second took no time.
+            gate.Exit(await second);
             var third = gate.EnterAsync(CancellationToken.None);
             await CompleteAsync(clock, third);
             Assert.Equal(TimeSpan.FromMilliseconds(200), clock.GetUtcNow() - secondAt);
-            Assert.Equal(TimeSpan.FromMilliseconds(420), secondAt - started);
         });
     }
 
@@ -68,19 +73,20 @@ public sealed class SweepDeleteGateTests
             var clock = new ControlledClock();
             var requests = new Requests();
             var gate = new SweepDeleteGate(requests, clock, parallelism: 4, busyDeletesPerSecond: 1000);
-            Assert.True(gate.EnterAsync(CancellationToken.None).IsCompleted);
-            Assert.True(gate.EnterAsync(CancellationToken.None).IsCompleted);
+            var first = gate.EnterAsync(CancellationToken.None);
+            var second = gate.EnterAsync(CancellationToken.None);
+            Assert.True(first.IsCompleted && second.IsCompleted);
 
             requests.RequestsInFlight = 1;
             var next = gate.EnterAsync(CancellationToken.None);
             await AdvanceAsync(clock, 100);
             Assert.False(next.IsCompleted);
 
-            gate.Exit();
+            gate.Exit(await first);
             await AdvanceAsync(clock, 100);
             Assert.False(next.IsCompleted);
 
-            gate.Exit();
+            gate.Exit(await second);
             await CompleteAsync(clock, next);
         });
     }
@@ -103,13 +109,65 @@ public sealed class SweepDeleteGateTests
     }
 
     [Fact]
+    public async Task A_gap_between_requests_shorter_than_the_quiet_period_keeps_the_deletes_one_at_a_time()
+    {
+        await Task.Run(async () =>
+        {
+            var clock = new ControlledClock();
+            var requests = new Requests { RequestsInFlight = 1 };
+            var gate = new SweepDeleteGate(requests, clock, parallelism: 4, busyDeletesPerSecond: 1000);
+            Assert.True(gate.EnterAsync(CancellationToken.None).IsCompleted);
+            var lastSeenBusy = clock.GetUtcNow();
+
+            // Nothing in flight at this instant: under a steady load that is the gap before the next request, not quiet.
+            requests.RequestsInFlight = 0;
+            var second = gate.EnterAsync(CancellationToken.None);
+            await AdvanceAsync(clock, 900);
+            Assert.False(second.IsCompleted);
+
+            await CompleteAsync(clock, second);
+            Assert.Equal(SweepDeleteGate.QuietBeforeFullParallelism, clock.GetUtcNow() - lastSeenBusy);
+
+            // Quiet for the whole period: the rest of the parallelism is there at once.
+            Assert.True(gate.EnterAsync(CancellationToken.None).IsCompleted);
+            Assert.True(gate.EnterAsync(CancellationToken.None).IsCompleted);
+        });
+    }
+
+    [Fact]
+    public async Task A_request_seen_while_waiting_for_the_quiet_period_starts_it_again()
+    {
+        await Task.Run(async () =>
+        {
+            var clock = new ControlledClock();
+            var requests = new Requests { RequestsInFlight = 1 };
+            var gate = new SweepDeleteGate(requests, clock, parallelism: 4, busyDeletesPerSecond: 1000);
+            Assert.True(gate.EnterAsync(CancellationToken.None).IsCompleted);
+
+            requests.RequestsInFlight = 0;
+            var second = gate.EnterAsync(CancellationToken.None);
+            await AdvanceAsync(clock, 600);
+            requests.RequestsInFlight = 2;
+            await AdvanceAsync(clock, 20);
+            requests.RequestsInFlight = 0;
+            var lastSeenBusy = clock.GetUtcNow();
+            await AdvanceAsync(clock, 600);
+            Assert.False(second.IsCompleted);
+
+            await CompleteAsync(clock, second);
+            Assert.Equal(SweepDeleteGate.QuietBeforeFullParallelism, clock.GetUtcNow() - lastSeenBusy);
+        });
+    }
+
+    [Fact]
     public async Task A_waiting_delete_is_cancelled_with_the_sweep()
     {
         await Task.Run(async () =>
         {
             var clock = new ControlledClock();
             var gate = new SweepDeleteGate(new Requests { RequestsInFlight = 1 }, clock, parallelism: 2, busyDeletesPerSecond: 5);
-            Assert.True(gate.EnterAsync(CancellationToken.None).IsCompleted);
+            var running = gate.EnterAsync(CancellationToken.None);
+            Assert.True(running.IsCompleted);
             using var cancel = new CancellationTokenSource();
             var waiting = gate.EnterAsync(cancel.Token);
 
@@ -117,7 +175,7 @@ public sealed class SweepDeleteGateTests
 
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(30)));
             // The turnstile was released: once the running delete ends and the interval passed, the next one goes.
-            gate.Exit();
+            gate.Exit(await running);
             await CompleteAsync(clock, gate.EnterAsync(CancellationToken.None));
         });
     }

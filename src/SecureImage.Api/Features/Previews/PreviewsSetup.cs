@@ -6,6 +6,7 @@ using SecureImage.Core.Crypto;
 using SecureImage.Core.Imaging;
 using SecureImage.Core.Ingestion;
 using SecureImage.Core.Previews;
+using SecureImage.Core.Threading;
 
 namespace SecureImage.Api.Features.Previews;
 
@@ -36,7 +37,8 @@ internal static class PreviewsSetup
             sp.GetRequiredService<PreviewMaker>(),
             sp.GetRequiredService<Jobs.RequestActivity>(),
             sp.GetRequiredService<TimeProvider>(),
-            new PreviewPassOptions(sp.GetRequiredService<IOptions<ImagingOptions>>().Value.PreviewMaxDeferral)));
+            new PreviewPassOptions(sp.GetRequiredService<IOptions<ImagingOptions>>().Value.PreviewMaxDeferral),
+            new HeldMemory(HeldMemory.DefaultThresholdBytes)));
         services.AddSingleton<PreviewSignal>();
         services.AddSingleton<PreviewPassEnded>();
         services.AddHostedService<PreviewTrigger>();
