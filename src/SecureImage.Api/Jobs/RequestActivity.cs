@@ -6,11 +6,15 @@ namespace SecureImage.Api.Jobs;
 /// Counts the client requests in flight (everything under /v1 and the Kakao skill; not the dashboard, health or
 /// metrics), so the retention sweep can give the blob store to them first (<see cref="RetentionSweeper"/>).
 /// </summary>
-internal sealed class RequestActivity : IRequestActivity
+internal sealed class RequestActivity(TimeProvider timeProvider) : IRequestActivity
 {
+    private const long NoneYet = long.MinValue;
     private int _inFlight;
+    private long _lastEnded = NoneYet;
 
     public int RequestsInFlight => Volatile.Read(ref _inFlight);
+
+    public long? LastRequestEndedAt => Interlocked.Read(ref _lastEnded) is var ended && ended != NoneYet ? ended : null;
 
     public static bool Counts(PathString path) =>
         path.StartsWithSegments("/v1", StringComparison.OrdinalIgnoreCase) || path.StartsWithSegments("/kakao", StringComparison.OrdinalIgnoreCase);
@@ -30,6 +34,8 @@ internal sealed class RequestActivity : IRequestActivity
         }
         finally
         {
+            // The end first, then the count: whoever sees nothing in flight also sees when it ended.
+            Interlocked.Exchange(ref _lastEnded, timeProvider.GetTimestamp());
             Interlocked.Decrement(ref _inFlight);
         }
     }

@@ -46,6 +46,9 @@ public sealed class PreviewPass
     /// period would otherwise restart a large decode every second or two until its maximum deferral.</summary>
     public const int MaxQuietPollsAfterYield = 1200;
 
+    /// <summary>How long no request must have been in flight before the pass gives back held memory (<see cref="HeldMemory"/>).</summary>
+    public static readonly TimeSpan QuietBeforeRelease = TimeSpan.FromSeconds(1);
+
     /// <summary>Quiet polls in a row before a try: one at first, then a second, doubling per yield of the same image.</summary>
     public static int QuietPollsBefore(int yields) =>
         yields <= 0 ? 1 : (int)Math.Min(MaxQuietPollsAfterYield, (long)QuietPollsAfterYield << Math.Min(yields - 1, 16));
@@ -139,8 +142,12 @@ public sealed class PreviewPass
                         }
                         else
                         {
-                            // Quiet now, so the collection's pause delays no request.
-                            _heldMemory?.ReleaseIfHeld();
+                            // Only in a real quiet moment, not a gap in a steady load: the collection stops every thread.
+                            if (_activity.IsQuietFor(_time, QuietBeforeRelease))
+                            {
+                                _heldMemory?.ReleaseIfHeld();
+                            }
+
                             (image, yielded) = await _maker.EnsureWhileQuietAsync(candidate.ImageId, _activity, BusyPollInterval, cancellationToken);
                         }
 

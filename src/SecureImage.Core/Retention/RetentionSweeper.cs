@@ -99,7 +99,7 @@ public sealed class RetentionSweeper
                             await pacer.WaitTurnAsync(token);
                         }
 
-                        var started = gate is null ? 0 : await gate.EnterAsync(token);
+                        var turn = gate is null ? default : await gate.EnterAsync(token);
 
                         try
                         {
@@ -111,7 +111,7 @@ public sealed class RetentionSweeper
                         }
                         finally
                         {
-                            gate?.Exit(started);
+                            gate?.Exit(turn);
                         }
 
                         blobsGone.Add(new ErasedImage(image.ImageId, image.Reason));

@@ -1,32 +1,37 @@
 namespace SecureImage.Core.Retention;
 
 /// <summary>
-/// Lets the sweep's blob deletes share the blob store with client requests. Once no request has been seen in flight
+/// Lets the sweep's blob deletes share the blob store with client requests. Once no request has been in flight or ended
 /// for <see cref="QuietBeforeFullParallelism"/> the sweep runs at full parallelism; otherwise it deletes one blob at a
-/// time, at most <c>busyDeletesPerSecond</c> and each after a pause of <see cref="BusyPauseFactor"/> times the last
-/// delete's own duration, so an upload never queues behind a burst of deletes (Azurite serves both on one thread), a
-/// blob store that is slow to delete gets fewer of them, and the sweep still progresses under sustained load.
+/// time, at most <c>busyDeletesPerSecond</c> and each after a pause of <see cref="BusyPauseFactor"/> times the last such
+/// delete's duration (at most <see cref="MaxBusyPause"/>), so an upload never queues behind a burst of deletes (Azurite
+/// serves both on one thread), a blob store that is slow to delete gets fewer of them, and the sweep still progresses
+/// under sustained load.
 /// </summary>
 /// <remarks>
-/// The gate looks at the request count each time a delete asks to start (every <see cref="PollInterval"/> while it
-/// waits; one waiter at a time polls). The quiet it asks for is what keeps the bursts out of a steady load's short
-/// gaps: at the first instant with nothing in flight, the next request arrived to 16 deletes ahead of it. A delete
-/// already running is never interrupted, so when requests arrive during an idle burst, at most <c>parallelism</c>
-/// deletes are ahead of them.
+/// The gate looks at the request count, and at when the last request ended, each time a delete asks to start (every
+/// <see cref="PollInterval"/> while it waits; one waiter at a time polls). The quiet it asks for keeps the bursts out of a
+/// steady load's short gaps: at the first instant with nothing in flight, the next request arrived to 16 deletes ahead
+/// of it. A delete already running is never interrupted, so when requests arrive during an idle burst, at most
+/// <c>parallelism</c> deletes are ahead of them. One gate serves every run of a sweeper.
 /// </remarks>
 internal sealed class SweepDeleteGate(IRequestActivity activity, TimeProvider timeProvider, int parallelism, double busyDeletesPerSecond)
 {
     public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
 
-    /// <summary>How long no request must have been seen before the deletes go at full parallelism again.</summary>
+    /// <summary>How long no request must have been in flight before the deletes go at full parallelism again.</summary>
     public static readonly TimeSpan QuietBeforeFullParallelism = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// While requests are in flight, a delete that took <c>d</c> is followed by at least <c>9 d</c> without one: deletes hold
-    /// the blob store at most a tenth of the time. A cheap delete (Azure Storage: ≈ 10–20 ms) leaves the pace to
-    /// <c>busyDeletesPerSecond</c>; an expensive one (Azurite with thousands of blobs: ≈ 50 ms of its only thread) slows it.
+    /// While requests are in flight, a delete that took <c>d</c> is followed by at least <c>9 d</c> without one, so busy deletes
+    /// take roughly a tenth of the time at most (<c>d</c> is the call's own time, queueing included). A cheap delete (Azure
+    /// Storage: ≈ 10–20 ms) leaves the pace to <c>busyDeletesPerSecond</c>; an expensive one (Azurite with thousands of blobs:
+    /// 20–70 ms of its only thread) slows it.
     /// </summary>
     public const int BusyPauseFactor = 9;
+
+    /// <summary>The longest pause after one busy delete: a delete that hung on retries must not stop the sweep for 9 times as long.</summary>
+    public static readonly TimeSpan MaxBusyPause = TimeSpan.FromSeconds(2);
 
     private readonly TimeSpan _busyInterval = TimeSpan.FromSeconds(1 / busyDeletesPerSecond);
     private readonly SemaphoreSlim _turnstile = new(1, 1);
@@ -34,22 +39,24 @@ internal sealed class SweepDeleteGate(IRequestActivity activity, TimeProvider ti
     private int _inFlight;
     private long? _lastBusyStart;
     private long? _lastSeenBusy;
-    private long? _lastExit;
-    private TimeSpan _lastDuration;
+    private long? _lastBusyExit;
+    private TimeSpan _lastBusyPause;
 
-    /// <summary>Waits for a delete's turn; returns when it started, for <see cref="Exit"/>.</summary>
-    public async Task<long> EnterAsync(CancellationToken cancellationToken)
+    /// <summary>A delete's turn: hand it back to <see cref="Exit"/>.</summary>
+    public readonly record struct Turn(long StartedAt, bool Busy);
+
+    public async Task<Turn> EnterAsync(CancellationToken cancellationToken)
     {
         await _turnstile.WaitAsync(cancellationToken);
         try
         {
-            long started;
-            while (!TryEnter(out started))
+            Turn turn;
+            while (!TryEnter(out turn))
             {
                 await Task.Delay(PollInterval, timeProvider, cancellationToken);
             }
 
-            return started;
+            return turn;
         }
         finally
         {
@@ -57,29 +64,38 @@ internal sealed class SweepDeleteGate(IRequestActivity activity, TimeProvider ti
         }
     }
 
-    /// <param name="started">What <see cref="EnterAsync"/> returned for this delete.</param>
-    public void Exit(long started)
+    public void Exit(Turn turn)
     {
         lock (_lock)
         {
             _inFlight--;
-            var now = timeProvider.GetTimestamp();
-            _lastDuration = timeProvider.GetElapsedTime(started, now);
-            _lastExit = now;
+            if (turn.Busy)
+            {
+                // Only a delete that ran alone measures the store: one of an idle burst also waited behind its 15 siblings.
+                var now = timeProvider.GetTimestamp();
+                var pause = timeProvider.GetElapsedTime(turn.StartedAt, now) * BusyPauseFactor;
+                _lastBusyPause = pause < MaxBusyPause ? pause : MaxBusyPause;
+                _lastBusyExit = now;
+            }
         }
     }
 
-    private bool TryEnter(out long now)
+    private bool TryEnter(out Turn turn)
     {
         lock (_lock)
         {
-            now = timeProvider.GetTimestamp();
+            var now = timeProvider.GetTimestamp();
+            turn = default;
             if (activity.RequestsInFlight > 0)
             {
                 _lastSeenBusy = now;
             }
 
-            if (_lastSeenBusy is not { } seen || timeProvider.GetElapsedTime(seen, now) >= QuietBeforeFullParallelism)
+            // The activity's own record of the last request's end catches requests that came and went between two polls,
+            // and the quiet that spans two runs of the sweep.
+            var quiet = activity.IsQuietFor(timeProvider, QuietBeforeFullParallelism)
+                && (_lastSeenBusy is not { } seen || timeProvider.GetElapsedTime(seen, now) >= QuietBeforeFullParallelism);
+            if (quiet)
             {
                 if (_inFlight >= parallelism)
                 {
@@ -90,7 +106,7 @@ internal sealed class SweepDeleteGate(IRequestActivity activity, TimeProvider ti
             {
                 if (_inFlight > 0
                     || (_lastBusyStart is { } last && timeProvider.GetElapsedTime(last, now) < _busyInterval)
-                    || (_lastExit is { } exit && timeProvider.GetElapsedTime(exit, now) < _lastDuration * BusyPauseFactor))
+                    || (_lastBusyExit is { } exit && timeProvider.GetElapsedTime(exit, now) < _lastBusyPause))
                 {
                     return false;
                 }
@@ -99,6 +115,7 @@ internal sealed class SweepDeleteGate(IRequestActivity activity, TimeProvider ti
             }
 
             _inFlight++;
+            turn = new Turn(now, Busy: !quiet);
             return true;
         }
     }

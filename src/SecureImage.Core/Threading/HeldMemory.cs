@@ -9,7 +9,8 @@ namespace SecureImage.Core.Threading;
 /// </summary>
 /// <param name="thresholdBytes">
 /// How much more than the live heap (as of the last collection) the GC must hold before a collection is worth its
-/// pause. Right after one the difference is small, so a run of decodes in one quiet moment collects once.
+/// pause. Right after one the difference is small, so the next decode collects only if a later collection found the heap
+/// holding that much again.
 /// </param>
 public sealed class HeldMemory(long thresholdBytes)
 {
@@ -21,12 +22,19 @@ public sealed class HeldMemory(long thresholdBytes)
     /// <summary>Collections made (for tests and diagnostics).</summary>
     public int Releases => Volatile.Read(ref _releases);
 
-    /// <summary>Unused committed memory now, as the last collection left it plus what was committed since.</summary>
+    /// <summary>
+    /// Committed but unused memory as the last collection left it (every <see cref="GCMemoryInfo"/> figure is taken at its
+    /// end). Right after one of ours that is our own collection's, small; it grows again only when a later collection
+    /// finds the heap holding more than it uses.
+    /// </summary>
     public static long UnusedCommittedBytes()
     {
         var info = GC.GetGCMemoryInfo();
-        return info.TotalCommittedBytes - (info.HeapSizeBytes - info.FragmentedBytes);
+        return Unused(info.TotalCommittedBytes, info.HeapSizeBytes, info.FragmentedBytes);
     }
+
+    /// <summary>Committed minus live: the heap's size counts its free fragments, which are committed and unused too.</summary>
+    internal static long Unused(long committedBytes, long heapSizeBytes, long fragmentedBytes) => committedBytes - (heapSizeBytes - fragmentedBytes);
 
     /// <summary>Collects and decommits when the GC holds at least the threshold more than it uses; true when it did.</summary>
     public bool ReleaseIfHeld()

@@ -201,7 +201,7 @@ public sealed class PreviewPassTests : PreviewCatalogTest
     }
 
     [Fact]
-    public async Task Before_a_decode_in_a_quiet_moment_the_pass_gives_back_held_memory_and_before_an_overdue_one_it_does_not()
+    public async Task Before_a_decode_in_a_quiet_moment_the_pass_gives_back_held_memory_and_not_before_an_overdue_one_or_in_a_gap_between_requests()
     {
         await IngestAsync(Corpus.Read("jpg_gps_DSCN0010.jpg"));
         var quiet = new HeldMemory(thresholdBytes: long.MinValue);
@@ -216,6 +216,15 @@ public sealed class PreviewPassTests : PreviewCatalogTest
 
         Assert.Equal(new PreviewPassResult(1, 0, 1, 0, null), await NewPass(NewRenderer(), heldMemory: busy).RunAsync(CancellationToken.None).WaitAsync(Patience));
         Assert.Equal(0, busy.Releases);
+
+        // Nothing in flight, but a request ended just now: a gap in a steady load, where the collection's pause would land on the next one.
+        await IngestAsync(Corpus.Read("jpg_gps_DSCN0010.jpg"));
+        _requests.RequestsInFlight = 0;
+        _requests.LastRequestEndedAt = _clock.GetTimestamp();
+        var gap = new HeldMemory(thresholdBytes: long.MinValue);
+
+        Assert.Equal(new PreviewPassResult(1, 0, 0, 0, null), await NewPass(NewRenderer(), heldMemory: gap).RunAsync(CancellationToken.None).WaitAsync(Patience));
+        Assert.Equal(0, gap.Releases);
     }
 
     [Theory]
@@ -259,5 +268,7 @@ public sealed class PreviewPassTests : PreviewCatalogTest
             get => Volatile.Read(ref _inFlight);
             set => Volatile.Write(ref _inFlight, value);
         }
+
+        public long? LastRequestEndedAt { get; set; }
     }
 }

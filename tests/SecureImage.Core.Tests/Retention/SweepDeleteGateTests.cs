@@ -8,6 +8,8 @@ public sealed class SweepDeleteGateTests
     private sealed class Requests : IRequestActivity
     {
         public int RequestsInFlight { get; set; }
+
+        public long? LastRequestEndedAt { get; set; }
     }
 
     [Fact]
@@ -18,7 +20,7 @@ public sealed class SweepDeleteGateTests
             var clock = new ControlledClock();
             var gate = new SweepDeleteGate(new Requests(), clock, parallelism: 3, busyDeletesPerSecond: 5);
 
-            var running = new List<Task<long>>();
+            var running = new List<Task<SweepDeleteGate.Turn>>();
             for (var i = 0; i < 3; i++)
             {
                 running.Add(gate.EnterAsync(CancellationToken.None));
@@ -47,15 +49,15 @@ public sealed class SweepDeleteGateTests
             Assert.True(first.IsCompleted);
             var second = gate.EnterAsync(CancellationToken.None);
 
-            // The first delete is still running after two intervals: the second waits for it, then for 9 x its 400 ms.
-            await AdvanceAsync(clock, 400);
+            // The first delete is still running after an interval: the second waits for it, then for 9 x its 200 ms.
+            await AdvanceAsync(clock, 200);
             Assert.False(second.IsCompleted);
             gate.Exit(await first);
-            await AdvanceAsync(clock, 3580);
+            await AdvanceAsync(clock, 1780);
             Assert.False(second.IsCompleted);
             await CompleteAsync(clock, second);
             var secondAt = clock.GetUtcNow();
-            Assert.Equal(TimeSpan.FromMilliseconds(4000), secondAt - started);
+            Assert.Equal(TimeSpan.FromMilliseconds(2000), secondAt - started);
 
             // The third may start no sooner than 200 ms (1 / 5 per second) after the second, even though the second took no time.
             gate.Exit(await second);
@@ -156,6 +158,64 @@ public sealed class SweepDeleteGateTests
 
             await CompleteAsync(clock, second);
             Assert.Equal(SweepDeleteGate.QuietBeforeFullParallelism, clock.GetUtcNow() - lastSeenBusy);
+        });
+    }
+
+    [Fact]
+    public async Task A_request_that_came_and_went_unseen_by_the_gate_still_holds_off_full_parallelism()
+    {
+        await Task.Run(async () =>
+        {
+            // As at the start of a sweep run: the gate saw no request itself, but one ended a moment ago.
+            var clock = new ControlledClock();
+            var requests = new Requests { LastRequestEndedAt = clock.GetTimestamp() };
+            var ended = clock.GetUtcNow();
+            var gate = new SweepDeleteGate(requests, clock, parallelism: 4, busyDeletesPerSecond: 1000);
+
+            Assert.True(gate.EnterAsync(CancellationToken.None).IsCompleted);
+            var second = gate.EnterAsync(CancellationToken.None);
+            await CompleteAsync(clock, second);
+
+            Assert.Equal(SweepDeleteGate.QuietBeforeFullParallelism, clock.GetUtcNow() - ended);
+        });
+    }
+
+    [Fact]
+    public async Task The_pause_after_a_busy_delete_that_hung_is_at_most_two_seconds()
+    {
+        await Task.Run(async () =>
+        {
+            var clock = new ControlledClock();
+            var gate = new SweepDeleteGate(new Requests { RequestsInFlight = 1 }, clock, parallelism: 4, busyDeletesPerSecond: 1000);
+            var hung = gate.EnterAsync(CancellationToken.None);
+            Assert.True(hung.IsCompleted);
+
+            clock.Advance(TimeSpan.FromMinutes(10));
+            gate.Exit(await hung);
+            var exited = clock.GetUtcNow();
+            await CompleteAsync(clock, gate.EnterAsync(CancellationToken.None));
+
+            Assert.Equal(SweepDeleteGate.MaxBusyPause, clock.GetUtcNow() - exited);
+        });
+    }
+
+    [Fact]
+    public async Task A_delete_of_an_idle_burst_sets_no_pause_for_the_busy_ones_after_it()
+    {
+        await Task.Run(async () =>
+        {
+            var clock = new ControlledClock();
+            var requests = new Requests();
+            var gate = new SweepDeleteGate(requests, clock, parallelism: 4, busyDeletesPerSecond: 1000);
+            var burst = gate.EnterAsync(CancellationToken.None);
+            Assert.True(burst.IsCompleted);
+
+            // It waited behind its siblings for half a second: 9 x that says nothing about the store.
+            await AdvanceAsync(clock, 500);
+            requests.RequestsInFlight = 1;
+            gate.Exit(await burst);
+
+            Assert.True(gate.EnterAsync(CancellationToken.None).IsCompleted);
         });
     }
 
